@@ -1,0 +1,1 @@
+"""Chat: the residents' socket.io namespace /chat and live delivery of counsellors' answers."""

@@ -1,0 +1,76 @@
+"""The email jobs: parse-and-route a stored mail; send a reply through the relay.
+
+Both are idempotent, because a queue may run a job twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from channels.email.outbound import compose_reply, send
+from channels.email.parse import Unparseable, parse_email
+from inbox.contacts import mark_delivery
+from inbox.models import Message
+from inbox.raw import load_raw, mark_unparseable
+from inbox.store import Store
+from router.pipeline import Router
+
+log = logging.getLogger(__name__)
+
+
+class RetryLater(Exception):
+    """Raised so the queue runs the job again after its next delay."""
+
+
+@dataclass
+class EmailJobs:
+    store: Store
+    router: Router
+    service_address: str
+    secret_key: bytes
+    relay: tuple[str, int] | None
+    max_attempts: int
+
+    def process(self, raw_id: int) -> None:
+        with self.store.unit() as session:
+            self._process(session, raw_id)
+
+    def _process(self, session: Session, raw_id: int) -> None:
+        raw = load_raw(session, raw_id)
+        if raw is None or raw.state != "stored":
+            return  # processed already (the job ran twice) or gone
+        try:
+            inbound = parse_email(raw.data, raw.id, raw.idempotency_key, raw.received_at)
+        except Unparseable as exc:
+            log.warning("raw mail %s kept for manual handling: %s", raw_id, exc)
+            mark_unparseable(session, raw_id, str(exc))
+            return
+        self.router.route(session, inbound)
+
+    def send(self, message_id: int) -> None:
+        """Try once; record the outcome on the message; raise RetryLater while tries remain."""
+        with self.store.unit() as session:
+            message = session.get(Message, message_id)
+            if message is None or message.delivery_state == "sent":
+                return
+            mail = compose_reply(session, message_id, self.service_address, self.secret_key)
+            attempts = message.delivery_attempts
+        if mail is None:
+            self.store.run(mark_delivery, message_id, "failed", "no address to reply to")
+            return
+        if self.relay is None:
+            self.store.run(mark_delivery, message_id, "failed", "YHTEYS_SMTP_RELAY is not set")
+            return
+        try:
+            send(mail, self.relay)
+        except (OSError, Exception) as exc:  # noqa: BLE001 - any failure is recorded
+            final = attempts + 1 >= self.max_attempts
+            error = f"{type(exc).__name__}: {exc}"
+            self.store.run(mark_delivery, message_id, "failed" if final else "retrying", error)
+            if not final:
+                raise RetryLater(error) from exc
+            return
+        self.store.run(mark_delivery, message_id, "sent", None, str(mail["Message-ID"]))

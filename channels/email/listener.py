@@ -1,0 +1,84 @@
+"""The SMTP edge: check recipients, store the raw message durably, then say 250."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from inbox.ports import JobQueue
+from inbox.raw import store_raw
+from inbox.store import Store
+from router.identify import normalise_email
+
+log = logging.getLogger(__name__)
+
+OK = "250 2.0.0 OK"
+RCPT_OK = "250 2.1.5 Recipient OK"
+UNKNOWN_RECIPIENT = "550 5.1.1 No such mailbox here; write to {address}"
+BAD_ADDRESS = "553 5.1.3 That is not a valid mail address"
+TOO_BIG = "552 5.3.4 Message exceeds the size limit of {limit} bytes"
+TRY_LATER = "451 4.3.0 Could not store the message; please try again later"
+# aiosmtpd's own fixed replies, given the enhanced status codes of RFC 3463.
+_ENHANCED = {
+    "552 Error: Too much mail data": TOO_BIG,
+    "552 Error: message size exceeds fixed maximum message size": TOO_BIG,
+}
+
+
+class YhteysSMTP(SMTP):
+    """aiosmtpd's server with enhanced status codes on its built-in size replies."""
+
+    async def push(self, status: Any) -> None:
+        text = status.decode() if isinstance(status, bytes) else status
+        if text in _ENHANCED:
+            text = _ENHANCED[text].format(limit=self.data_size_limit)
+        await super().push(text)
+
+
+def idempotency_key(content: bytes) -> str:
+    """Message-ID plus content hash: a redelivery is recognised, a reused id is not merged."""
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(content)
+    message_id = str(headers.get("Message-ID", "") or "").strip()
+    return f"email:{message_id}:{hashlib.sha256(content).hexdigest()}"
+
+
+class EmailHandler:
+    """aiosmtpd hooks: RCPT checks the recipient, DATA commits then acknowledges."""
+
+    def __init__(self, store: Store, jobs: JobQueue, accepts: Callable[[str], bool],
+                 service_address: str):
+        self.store = store
+        self.jobs = jobs
+        self.accepts = accepts
+        self.service_address = service_address
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        normalised = normalise_email(address)
+        if normalised is None:
+            return BAD_ADDRESS
+        if not self.accepts(normalised):
+            return UNKNOWN_RECIPIENT.format(address=self.service_address)
+        envelope.rcpt_tos.append(normalised)
+        return RCPT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        meta = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
+                "peer": str(session.peer[0]) if session.peer else None}
+        try:
+            raw_id, created = await self.store.call(
+                store_raw, "email", idempotency_key(content), meta, content
+            )
+        except Exception:
+            log.exception("storing inbound mail failed")
+            return TRY_LATER
+        if created:
+            self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+        return f"{OK} queued as {raw_id}"

@@ -1,0 +1,99 @@
+"""Raw RFC 5322 bytes -> Inbound: text, sanitised HTML, attachments, thread ids."""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from datetime import datetime
+from email.utils import getaddresses
+
+import bleach
+
+from inbox.inbound import Inbound, InboundAttachment
+
+ALLOWED_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "hr",
+    "i", "li", "ol", "p", "pre", "span", "strong", "sub", "sup", "table", "tbody", "td",
+    "th", "thead", "tr", "u", "ul",
+})
+ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "td": ["colspan", "rowspan"],
+                      "th": ["colspan", "rowspan"]}
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+class Unparseable(ValueError):
+    """The bytes are not a mail we can read; they stay stored for a person to look at."""
+
+
+def sanitise_html(html: str) -> str:
+    return bleach.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                        protocols={"http", "https", "mailto"}, strip=True, strip_comments=True)
+
+
+def html_to_text(html: str) -> str:
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>", "\n", html)
+    text = bleach.clean(text, tags=set(), strip=True)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _sender(message: EmailMessage) -> tuple[str, str | None]:
+    header = message.get("From")
+    if header is None:
+        raise Unparseable("the mail has no From header")
+    addresses = [(name, addr) for name, addr in getaddresses([str(header)]) if "@" in addr]
+    if not addresses:
+        raise Unparseable(f"the From header {str(header)[:100]!r} holds no address")
+    name, address = addresses[0]
+    return address.strip().lower(), (name.strip() or None)
+
+
+def _body(message: EmailMessage) -> tuple[str, str | None]:
+    plain = message.get_body(preferencelist=("plain",))
+    rich = message.get_body(preferencelist=("html",))
+    html = sanitise_html(rich.get_content()) if rich is not None else None
+    if plain is not None:
+        text = plain.get_content()
+    elif html is not None:
+        text = html_to_text(html)
+    else:
+        text = ""
+    return text.strip(), html
+
+
+def parse_email(data: bytes, raw_id: int, idempotency_key: str, received_at: datetime) -> Inbound:
+    """The Inbound of a stored mail; received_at is our receipt time, not the sender's Date."""
+    try:
+        message = message_from_bytes(data, policy=default_policy)
+        assert isinstance(message, EmailMessage)
+        sender, name = _sender(message)
+        text, html = _body(message)
+        attachments = tuple(
+            InboundAttachment(part.get_filename() or "attachment",
+                              part.get_content_type(), part.get_payload(decode=True) or b"")
+            for part in message.iter_attachments()
+        )
+        thread = MESSAGE_ID.findall(str(message.get("References", "")))
+        thread += MESSAGE_ID.findall(str(message.get("In-Reply-To", "")))
+        message_id = MESSAGE_ID.search(str(message.get("Message-ID", "")))
+    except Unparseable:
+        raise
+    except Exception as exc:  # the email package raises many kinds on broken input
+        raise Unparseable(f"{type(exc).__name__}: {exc}") from exc
+    if not text and not attachments:
+        raise Unparseable("the mail has neither text nor attachments")
+    return Inbound(
+        channel="email",
+        idempotency_key=idempotency_key,
+        text=text,
+        html=html,
+        sender_email=sender,
+        sender_name=name,
+        subject=str(message.get("Subject", "") or "")[:500] or None,
+        attachments=attachments,
+        thread_ids=tuple(dict.fromkeys(thread)),
+        channel_message_id=message_id.group(0) if message_id else None,
+        raw_id=raw_id,
+        received_at=received_at,
+    )

@@ -1,0 +1,1 @@
+"""Phone: residents' callback requests, the claim queue, and counsellors' call logs (HTTP)."""

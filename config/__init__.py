@@ -1,0 +1,1 @@
+"""The composition root: settings, default data, wiring, the `yhteys` CLI."""

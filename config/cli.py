@@ -1,0 +1,90 @@
+"""The `yhteys` command: serve, worker, migrate, staff add, token create, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import secrets
+import sys
+
+from config.settings import Settings
+from config.system import build_system
+from inbox.errors import Problem
+from inbox.staff import add_staff, create_token
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="yhteys", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the service (HTTP, socket.io, SMTP)")
+    worker = sub.add_parser("worker", help="run an rq worker (needs YHTEYS_REDIS_URL)")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    sub.add_parser("migrate", help="bring the database schema and reference data up to date")
+    staff = sub.add_parser("staff", help="manage staff").add_subparsers(dest="action",
+                                                                        required=True)
+    add = staff.add_parser("add", help="add a staff member")
+    add.add_argument("email")
+    add.add_argument("--name", required=True)
+    add.add_argument("--area", action="append", default=[], help="area code (repeatable)")
+    add.add_argument("--role", default="counsellor", choices=["counsellor", "lead", "admin"])
+    add.add_argument("--language", action="append", default=None)
+    add.add_argument("--password-stdin", action="store_true")
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action",
+                                                                      required=True)
+    token.add_parser("create", help="print a new bearer token").add_argument("email")
+    sub.add_parser("demo", help="one demo counsellor per area; prints the logins")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    if args.command == "serve":
+        from config.serve import serve_forever
+
+        asyncio.run(serve_forever(settings))
+        return 0
+    if args.command == "worker":
+        from config.worker import run_worker
+
+        return run_worker(settings, burst=args.burst)
+    system = build_system(settings)
+    system.prepare_database()
+    try:
+        if args.command == "staff":
+            password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+            staff = system.store.run(add_staff, args.email, args.name, args.area, args.role,
+                                     password, args.language)
+            print(f"added {staff.email} ({staff.role}; areas: {', '.join(args.area) or '-'})")
+        elif args.command == "token":
+            print(system.store.run(create_token, args.email))
+        elif args.command == "demo":
+            _demo(system)
+    except Problem as p:
+        print(f"yhteys: {p.title}: {p.detail}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _demo(system: object) -> None:
+    from config.system import System
+    from inbox.staff import add_staff
+
+    assert isinstance(system, System)
+    print("Demo counsellors (email / password):")
+    for area in system.reference.areas:
+        email = f"{area.code}@demo.yhteys.localhost"
+        password = secrets.token_urlsafe(9)
+        try:
+            system.store.run(add_staff, email, f"Neuvoja {area.name}", [area.code],
+                             "counsellor", password, ["fi", "sv", "en"])
+        except Problem:
+            print(f"  {email}  (exists already; password unchanged)")
+            continue
+        print(f"  {email}  {password}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

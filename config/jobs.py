@@ -1,0 +1,104 @@
+"""Job queues: rq on Redis in production, an in-process runner in the embedded default.
+
+Both run the same handlers with the same retry delays; a handler raises to be retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry
+
+log = logging.getLogger(__name__)
+QUEUE = "yhteys"
+Handler = Callable[..., None]
+
+
+class InProcessJobs:
+    """Runs jobs as tasks on the serve loop (handlers in threads), retrying with delays.
+
+    Jobs live only in memory, so the serve process re-queues unfinished work on start
+    (stored-but-unprocessed mail, pending replies): nothing durable depends on this queue.
+    """
+
+    def __init__(self, handlers: dict[str, Handler], delays: tuple[float, ...]):
+        self.handlers = handlers
+        self.delays = delays
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.running: set[str] = set()
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
+        if job not in self.handlers:
+            raise KeyError(f"unknown job {job}")
+        if self.loop is None:
+            raise RuntimeError("in-process jobs are not started")
+        self.loop.call_soon_threadsafe(self._spawn, job, args, job_id)
+
+    def _spawn(self, job: str, args: tuple[Any, ...], job_id: str | None) -> None:
+        if job_id is not None and job_id in self.running:
+            return
+        task = asyncio.get_running_loop().create_task(self._run(job, args, job_id))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run(self, job: str, args: tuple[Any, ...], job_id: str | None) -> None:
+        if job_id is not None:
+            self.running.add(job_id)
+        try:
+            for attempt in range(len(self.delays) + 1):
+                try:
+                    await asyncio.to_thread(self.handlers[job], *args)
+                    return
+                except Exception as exc:
+                    if attempt >= len(self.delays):
+                        log.error("job %s%s failed for good: %s", job, args, exc)
+                        return
+                    log.warning("job %s%s failed (%s); retrying", job, args, exc)
+                    await asyncio.sleep(self.delays[attempt])
+        finally:
+            if job_id is not None:
+                self.running.discard(job_id)
+
+    async def drain(self, timeout: float = 10) -> None:
+        """Let running jobs finish on shutdown; cancel what is still waiting to retry."""
+        if self.tasks:
+            _, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
+
+
+class RqJobs:
+    """Enqueues to rq; `yhteys worker` runs them through `run_job` below."""
+
+    def __init__(self, redis: Redis, delays: tuple[float, ...]):
+        self.queue = Queue(QUEUE, connection=redis)
+        self.delays = delays
+
+    def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None:
+        self.queue.enqueue(
+            run_job, job, *args, job_id=job_id,
+            retry=Retry(max=len(self.delays), interval=[int(d) for d in self.delays]),
+        )
+
+
+@functools.cache
+def _worker_handlers() -> dict[str, Handler]:
+    """The job handlers of this worker process, wired once from the environment."""
+    from config.settings import Settings
+    from config.system import build_worker_system
+
+    return build_worker_system(Settings.from_env()).job_handlers
+
+
+def run_job(job: str, *args: Any) -> None:
+    """rq entry point: look the handler up by name (jobs store names, not pickled code)."""
+    _worker_handlers()[job](*args)

@@ -1,0 +1,125 @@
+"""`yhteys serve`: one asyncio process with HTTP, socket.io, the SMTP listener and jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from channels.chat.namespace import ChatDeliverer, ChatNamespace
+from channels.email.listener import EmailHandler, YhteysSMTP
+from channels.phone import openapi as phone_openapi
+from channels.phone.http import PhoneChannel
+from config.jobs import InProcessJobs
+from config.ratelimit import RateLimit
+from config.settings import Settings
+from config.system import System, build_system
+from inbox.raw import waiting_raw
+from web.app import WebConfig, build_app
+from web.auth import require_staff
+from web.inbox_ns import InboxNamespace
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Running:
+    system: System
+    runner: web.AppRunner
+    smtp: asyncio.base_events.Server
+    http_port: int
+    smtp_port: int
+
+    async def stop(self) -> None:
+        self.smtp.close()
+        await self.smtp.wait_closed()
+        await self.runner.cleanup()
+        if isinstance(self.system.jobs, InProcessJobs):
+            await self.system.jobs.drain()
+        await asyncio.to_thread(self.system.store.engine.dispose)
+
+
+def _loop_subscriber(loop: asyncio.AbstractEventLoop, inbox: InboxNamespace) -> Any:
+    """Events come from worker threads; socket.io emits must happen on the loop."""
+    def publish(event: dict[str, Any]) -> None:
+        asyncio.run_coroutine_threadsafe(inbox.broadcast(event), loop)
+    return publish
+
+
+async def start(settings: Settings) -> Running:
+    loop = asyncio.get_running_loop()
+    system = build_system(settings)
+    await asyncio.to_thread(system.prepare_database)
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager,
+                               cors_allowed_origins=list(settings.allowed_origins))
+    inbox = InboxNamespace(system.store)
+    sio.register_namespace(inbox)
+    sio.register_namespace(ChatNamespace(system.store, system.router, RateLimit(60).allow))
+    system.events.subscribers.append(_loop_subscriber(loop, inbox))
+    system.deliverers.register("chat", ChatDeliverer(sio, system.store, loop))
+    system.deliverers.register("email", _EmailDeliverer(system))
+    if isinstance(system.jobs, InProcessJobs):
+        system.jobs.start(loop)
+    phone = PhoneChannel(system.store, system.router, require_staff, RateLimit(10).allow)
+    app = build_app(WebConfig(
+        store=system.store, outbound=system.outbound,
+        allowed_origins=settings.allowed_origins, cookie_secure=settings.cookie_secure,
+        allow_login=RateLimit(20).allow, node_modules=ROOT / "node_modules",
+        labels={"who": system.reference.who_contacted, "reasons": system.reference.reasons},
+        extra_routes=phone.routes(), extra_openapi=phone_openapi.PATHS,
+    ))
+    sio.attach(app)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    handler = EmailHandler(system.store, system.jobs, system.accepts_mail_for,
+                           settings.service_address)
+    smtp = await loop.create_server(
+        lambda: YhteysSMTP(handler, data_size_limit=settings.smtp_max_bytes,
+                           hostname=settings.service_domain, ident="Yhteys ESMTP"),
+        settings.smtp_host, settings.smtp_port,
+    )
+    http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    smtp_port = smtp.sockets[0].getsockname()[1]
+    await _resume_unfinished(system)
+    log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
+             settings.smtp_host, smtp_port)
+    return Running(system, runner, smtp, http_port, smtp_port)
+
+
+class _EmailDeliverer:
+    def __init__(self, system: System):
+        self.jobs = system.jobs
+
+    def deliver(self, message_id: int) -> None:
+        self.jobs.enqueue("email.send", message_id, job_id=f"email-send-{message_id}")
+
+
+async def _resume_unfinished(system: System) -> None:
+    """After a restart: queue stored-but-unrouted mail and hand pending replies on again."""
+    for raw_id in await system.store.call(waiting_raw):
+        system.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+    await system.outbound.redeliver_pending()
+
+
+async def serve_forever(settings: Settings) -> None:
+    running = await start(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"Yhteys: http://{settings.http_host}:{running.http_port}  "
+          f"SMTP {settings.smtp_host}:{running.smtp_port}  "
+          f"({'embedded SQLite, in-process jobs' if settings.embedded else 'Redis jobs'})",
+          flush=True)
+    await stop.wait()
+    await running.stop()

@@ -1,0 +1,85 @@
+"""Settings from the environment (public contract v1), read once by the composition root."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _hostport(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    http_host: str
+    http_port: int
+    smtp_host: str
+    smtp_port: int
+    smtp_relay: tuple[str, int] | None
+    service_address: str
+    config_path: Path | None
+    secret_key: bytes
+    allowed_origins: tuple[str, ...]
+    cookie_secure: bool
+    smtp_max_bytes: int
+    retry_delays: tuple[float, ...]
+    var_dir: Path
+
+    @property
+    def embedded(self) -> bool:
+        """No Redis: jobs run in this process (the embedded default)."""
+        return self.redis_url is None
+
+    @property
+    def service_domain(self) -> str:
+        return self.service_address.rpartition("@")[2]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("YHTEYS_VAR_DIR", "var")).absolute()
+        http_host = env.get("YHTEYS_HTTP_HOST", "127.0.0.1")
+        http_port = int(env.get("YHTEYS_HTTP_PORT", "8080"))
+        relay = env.get("YHTEYS_SMTP_RELAY")
+        origins = env.get("YHTEYS_ALLOWED_ORIGINS")
+        default_origins = (f"http://{http_host}:{http_port}", f"http://localhost:{http_port}")
+        return cls(
+            database_url=env.get("YHTEYS_DATABASE_URL") or f"sqlite:///{var_dir / 'yhteys.db'}",
+            redis_url=env.get("YHTEYS_REDIS_URL") or None,
+            http_host=http_host,
+            http_port=http_port,
+            smtp_host=env.get("YHTEYS_SMTP_HOST", "127.0.0.1"),
+            smtp_port=int(env.get("YHTEYS_SMTP_PORT", "2525")),
+            smtp_relay=_hostport(relay) if relay else None,
+            service_address=env.get("YHTEYS_SERVICE_ADDRESS", "asumisneuvonta@yhteys.localhost")
+            .strip().lower(),
+            config_path=Path(env["YHTEYS_CONFIG"]) if env.get("YHTEYS_CONFIG") else None,
+            secret_key=_secret_key(env, var_dir),
+            allowed_origins=tuple(o.strip() for o in origins.split(",")) if origins
+            else default_origins,
+            cookie_secure=env.get("YHTEYS_COOKIE_SECURE", "1") not in ("0", "false", "no"),
+            smtp_max_bytes=int(env.get("YHTEYS_SMTP_MAX_BYTES", str(10 * 1024 * 1024))),
+            retry_delays=tuple(
+                float(d) for d in env.get("YHTEYS_RETRY_DELAYS", "10,60,300,1800").split(",")
+            ),
+            var_dir=var_dir,
+        )
+
+
+def _secret_key(env: Mapping[str, str], var_dir: Path) -> bytes:
+    """YHTEYS_SECRET_KEY in production; the embedded default keeps one under ./var."""
+    if env.get("YHTEYS_SECRET_KEY"):
+        return env["YHTEYS_SECRET_KEY"].encode()
+    path = var_dir / "secret_key"
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()

@@ -1,0 +1,110 @@
+"""The composition root: builds every part from Settings and wires them together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+
+from channels.email.jobs import EmailJobs
+from config.jobs import Handler, InProcessJobs, RqJobs
+from config.reference_data import ReferenceData, load_reference_data
+from config.settings import Settings
+from inbox.db import make_engine, make_sessionmaker, migrate
+from inbox.outbound import Outbound
+from inbox.ports import Deliverers, EventSink, JobQueue
+from inbox.reference import sync_reference_data
+from inbox.store import Store
+from router.pipeline import Router
+
+log = logging.getLogger(__name__)
+
+
+class FanOutSink:
+    """Publishes each event to every subscriber; subscribers join once the loop runs."""
+
+    def __init__(self) -> None:
+        self.subscribers: list[Callable[[dict[str, Any]], None]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        for subscriber in self.subscribers:
+            try:
+                subscriber(event)
+            except Exception:
+                log.exception("event subscriber failed")
+
+
+@dataclass
+class System:
+    settings: Settings
+    reference: ReferenceData
+    store: Store
+    router: Router
+    jobs: JobQueue
+    deliverers: Deliverers
+    outbound: Outbound
+    email_jobs: EmailJobs
+    events: FanOutSink = field(default_factory=FanOutSink)
+
+    @property
+    def job_handlers(self) -> dict[str, Handler]:
+        return {"email.process": self.email_jobs.process, "email.send": self.email_jobs.send}
+
+    def accepts_mail_for(self, address: str) -> bool:
+        return address == self.settings.service_address
+
+    def prepare_database(self) -> None:
+        """Migrate and bring reference data in step with config (idempotent)."""
+        migrate(self.store.engine)
+        self.store.run(sync_reference_data, self.reference.areas, self.reference.partners)
+
+
+def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) -> System:
+    if settings.database_url.startswith("sqlite"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    fan_out = FanOutSink()
+    if events is not None:
+        fan_out.subscribers.append(events.publish)
+    store = Store(engine, make_sessionmaker(engine), fan_out)
+    router = Router(settings.secret_key)
+    deliverers = Deliverers()
+    email_jobs = EmailJobs(store, router, settings.service_address, settings.secret_key,
+                           settings.smtp_relay, max_attempts=len(settings.retry_delays) + 1)
+    queue: JobQueue
+    if jobs is not None:
+        queue = jobs
+    elif settings.redis_url:
+        queue = RqJobs(Redis.from_url(settings.redis_url), settings.retry_delays)
+    else:
+        queue = InProcessJobs({}, settings.retry_delays)
+    system = System(settings, load_reference_data(settings.config_path), store, router, queue,
+                    deliverers, Outbound(store, deliverers), email_jobs, fan_out)
+    if isinstance(queue, InProcessJobs):
+        queue.handlers.update(system.job_handlers)
+    return system
+
+
+def build_system(settings: Settings) -> System:
+    return _build(settings, None, None)
+
+
+def build_worker_system(settings: Settings) -> System:
+    """For `yhteys worker`: events reach the serve processes' /inbox through Redis."""
+    import socketio
+
+    from inbox.access import event_rooms
+
+    if not settings.redis_url:
+        raise SystemExit("yhteys worker needs YHTEYS_REDIS_URL (the embedded default runs "
+                         "jobs inside `yhteys serve`)")
+    manager = socketio.RedisManager(settings.redis_url, write_only=True)
+
+    class RedisSink:
+        def publish(self, event: dict[str, Any]) -> None:
+            manager.emit("event", event, room=event_rooms(event), namespace="/inbox")
+
+    return _build(settings, RedisSink(), None)

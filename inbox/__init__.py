@@ -1,0 +1,1 @@
+"""The domain and its store: models, the services that are the only writers, queries."""

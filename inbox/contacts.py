@@ -1,0 +1,247 @@
+"""The only writers of contacts, conversations, messages, residents and cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inbox.access import Principal, can_see, log_access
+from inbox.errors import bad_request, not_found
+from inbox.inbound import Inbound
+from inbox.models import (
+    Attachment,
+    Case,
+    Contact,
+    Conversation,
+    Message,
+    RawInbound,
+    Resident,
+    ResidentIdentifier,
+)
+from inbox.store import emit
+
+MAX_REPLY_CHARS = 20_000
+
+
+@dataclass
+class Placement:
+    """Where the router decided a new contact goes, and why (`steps`)."""
+
+    who_contacted: int
+    urgency: str
+    steps: list[dict[str, str]]
+    summary: str
+    resident_id: int | None = None
+    identifiers: list[tuple[str, str]] = field(default_factory=list)
+    partner_id: int | None = None
+    reason: int | None = None
+    area_code: str | None = None
+    case_id: int | None = None
+    open_case: bool = False
+    assignee_id: int | None = None
+    postal_code: str | None = None  # the one that located the contact
+
+
+@dataclass(frozen=True)
+class Recorded:
+    contact_id: int
+    conversation_id: int
+    message_id: int
+    created: bool  # False when the inbound was a redelivery of one already stored
+
+
+def contact_event(kind: str, contact: Contact) -> dict[str, Any]:
+    """Events carry ids and routing keys only; clients fetch the rest (and that read is logged)."""
+    return {
+        "type": kind,
+        "contact_id": contact.id,
+        "area": contact.area_code,
+        "assignee_id": contact.assignee_id,
+    }
+
+
+def _resident_for(session: Session, inbound: Inbound, placement: Placement) -> int | None:
+    resident_id = placement.resident_id
+    if resident_id is None and placement.identifiers:
+        resident = Resident(
+            name=inbound.sender_name,
+            postal_code=inbound.postal_code,
+            language=inbound.language,
+        )
+        session.add(resident)
+        session.flush()
+        resident_id = resident.id
+    if resident_id is not None:
+        for kind, value in placement.identifiers:
+            known = session.scalar(
+                select(ResidentIdentifier).where(
+                    ResidentIdentifier.kind == kind, ResidentIdentifier.value == value
+                )
+            )
+            if known is None:
+                session.add(ResidentIdentifier(resident_id=resident_id, kind=kind, value=value))
+        resident = session.get(Resident, resident_id)
+        if resident is not None and placement.postal_code:
+            resident.postal_code = placement.postal_code
+    return resident_id
+
+
+def _message_from(inbound: Inbound, conversation_id: int) -> Message:
+    return Message(
+        conversation_id=conversation_id,
+        direction="in",
+        sender=inbound.sender_name or inbound.sender_email or inbound.sender_phone or "resident",
+        text=inbound.text,
+        html=inbound.html,
+        client_id=inbound.client_id,
+        channel_message_id=inbound.channel_message_id,
+        references=list(inbound.thread_ids),
+        at=inbound.received_at,
+        attachments=[
+            Attachment(filename=a.filename, content_type=a.content_type, size=len(a.data),
+                       data=a.data)
+            for a in inbound.attachments
+        ],
+    )
+
+
+def _mark_raw(session: Session, inbound: Inbound, contact_id: int) -> None:
+    if inbound.raw_id is not None:
+        raw = session.get(RawInbound, inbound.raw_id)
+        if raw is not None:
+            raw.state, raw.contact_id, raw.error = "processed", contact_id, None
+
+
+def record_new_contact(session: Session, inbound: Inbound, placement: Placement) -> Recorded:
+    resident_id = _resident_for(session, inbound, placement)
+    case_id = placement.case_id
+    if case_id is None and placement.open_case and resident_id is not None:
+        case = Case(
+            resident_id=resident_id,
+            area_code=placement.area_code,
+            counsellor_id=placement.assignee_id,
+            reasons=[placement.reason] if placement.reason else [],
+        )
+        session.add(case)
+        session.flush()
+        case_id = case.id
+    conversation = Conversation(
+        channel=inbound.channel,
+        token_hash=inbound.chat_token_hash,
+        subject=inbound.subject,
+        reply_to=inbound.sender_email,
+    )
+    session.add(conversation)
+    session.flush()
+    contact = Contact(
+        channel=inbound.channel,
+        who_contacted=placement.who_contacted,
+        reason=placement.reason,
+        urgency=placement.urgency,
+        area_code=placement.area_code,
+        assignee_id=placement.assignee_id,
+        case_id=case_id,
+        resident_id=resident_id,
+        partner_id=placement.partner_id,
+        conversation_id=conversation.id,
+        routing={"summary": placement.summary, "steps": placement.steps},
+        summary=(inbound.subject or inbound.text)[:200],
+        received_at=inbound.received_at,
+        updated_at=inbound.received_at,
+    )
+    session.add(contact)
+    message = _message_from(inbound, conversation.id)
+    session.add(message)
+    session.flush()
+    _mark_raw(session, inbound, contact.id)
+    emit(session, contact_event("contact.created", contact))
+    return Recorded(contact.id, conversation.id, message.id, True)
+
+
+def find_duplicate(session: Session, inbound: Inbound) -> Recorded | None:
+    """The stored message this inbound repeats: a chat message with the same client_id.
+
+    (Email redelivery is caught earlier, by the raw store's idempotency key.)
+    """
+    if inbound.client_id is None or inbound.conversation_id is None:
+        return None
+    row = session.execute(
+        select(Message, Contact.id)
+        .join(Contact, Contact.conversation_id == Message.conversation_id)
+        .where(Message.conversation_id == inbound.conversation_id,
+               Message.client_id == inbound.client_id)
+    ).first()
+    if row is None:
+        return None
+    return Recorded(row[1], row[0].conversation_id, row[0].id, False)
+
+
+def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recorded:
+    """A follow-up in an existing conversation: reopen the contact and push it to the top."""
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        raise not_found(f"contact {contact_id}")
+    message = _message_from(inbound, contact.conversation_id)
+    session.add(message)
+    contact.status = "open"
+    contact.updated_at = inbound.received_at
+    session.flush()
+    _mark_raw(session, inbound, contact.id)
+    emit(session, contact_event("contact.updated", contact))
+    emit(session, {"type": "message.created", "contact_id": contact.id, "message_id": message.id,
+                   "conversation_id": contact.conversation_id})
+    return Recorded(contact.id, contact.conversation_id, message.id, True)
+
+
+def reply(session: Session, who: Principal, contact_id: int, text: str) -> Message:
+    """Store a counsellor's answer as pending; its channel delivers it after commit."""
+    text = (text or "").strip()
+    if not text:
+        raise bad_request("text must not be empty")
+    if len(text) > MAX_REPLY_CHARS:
+        raise bad_request(f"text is longer than {MAX_REPLY_CHARS} characters")
+    contact = session.get(Contact, contact_id)
+    if contact is None or not can_see(who, contact):
+        raise not_found(f"contact {contact_id}")
+    message = Message(
+        conversation_id=contact.conversation_id,
+        direction="out",
+        sender=who.name,
+        text=text,
+        staff_id=who.staff_id,
+        delivery_state="pending",
+    )
+    session.add(message)
+    if contact.assignee_id is None:
+        contact.assignee_id = who.staff_id
+    contact.status = "answered"
+    contact.updated_at = datetime.now(UTC)
+    session.flush()
+    log_access(session, who, "reply", contact=contact, action="write")
+    emit(session, contact_event("contact.updated", contact))
+    return message
+
+
+def mark_delivery(
+    session: Session, message_id: int, state: str, error: str | None = None,
+    channel_message_id: str | None = None,
+) -> Message | None:
+    message = session.get(Message, message_id)
+    if message is None:
+        return None
+    message.delivery_state = state
+    message.delivery_attempts += 1
+    message.delivery_error = error
+    if channel_message_id:
+        message.channel_message_id = channel_message_id
+    contact = session.scalar(
+        select(Contact).where(Contact.conversation_id == message.conversation_id)
+    )
+    if contact is not None:
+        emit(session, {"type": "message.delivery", "contact_id": contact.id,
+                       "message_id": message.id, "state": state})
+    return message

@@ -1,0 +1,43 @@
+"""What a channel hands to the router: one inbound contact, channel-neutral."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Sender identifiers, content and thread hints of one inbound contact.
+
+    `idempotency_key` makes redelivery harmless; `thread_ids` (Message-IDs) and
+    `conversation_id` (a resumed chat) let the router append instead of opening anew.
+    """
+
+    channel: str
+    idempotency_key: str
+    text: str
+    kind: str = "message"  # message | callback | call
+    handled_by: int | None = None  # staff who took it already (a logged call)
+    sender_email: str | None = None
+    sender_phone: str | None = None
+    sender_name: str | None = None
+    chat_token_hash: str | None = None
+    postal_code: str | None = None
+    language: str | None = None
+    subject: str | None = None
+    html: str | None = None
+    attachments: tuple[InboundAttachment, ...] = ()
+    thread_ids: tuple[str, ...] = ()
+    conversation_id: int | None = None
+    channel_message_id: str | None = None
+    client_id: str | None = None
+    raw_id: int | None = None
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))

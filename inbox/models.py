@@ -1,0 +1,288 @@
+"""SQLAlchemy models of the domain (DESIGN.md, "Domain model").
+
+Portable across SQLite and PostgreSQL: JSON columns, no engine-specific types.
+Only the services in this package write these rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware on both engines (SQLite hands back naive datetimes)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+Timestamp = UTCDateTime()
+
+
+class Area(Base):
+    __tablename__ = "areas"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+
+class AreaPostalCode(Base):
+    __tablename__ = "area_postal_codes"
+    postal_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
+    district: Mapped[str] = mapped_column(String(120))
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    domains: Mapped[list[Any]] = mapped_column(default=list)
+    who_contacted: Mapped[int] = mapped_column(Integer, default=10)
+    tls_required: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="counsellor")
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    languages: Mapped[list[Any]] = mapped_column(default=lambda: ["fi"])
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    areas: Mapped[list[StaffArea]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def area_codes(self) -> list[str]:
+        return sorted(a.area_code for a in self.areas)
+
+
+class StaffArea(Base):
+    __tablename__ = "staff_areas"
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), primary_key=True)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class StaffSession(Base):
+    __tablename__ = "staff_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(5))
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    identifiers: Mapped[list[ResidentIdentifier]] = relationship(lazy="selectin")
+
+
+class ResidentIdentifier(Base):
+    """One way to recognise a resident: email, phone (E.164), chat token hash, hetu hash."""
+
+    __tablename__ = "resident_identifiers"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(254))
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    process_steps: Mapped[list[Any]] = mapped_column(default=list)
+    interventions: Mapped[list[Any]] = mapped_column(default=list)
+    follow_up_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    reply_to: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Contact(Base):
+    """The triage item: one inbound contact, whatever its channel."""
+
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    who_contacted: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[int | None] = mapped_column(Integer)
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
+    routing: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    summary: Mapped[str] = mapped_column(String(200), default="")
+    received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("conversation_id", "client_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(4))
+    sender: Mapped[str] = mapped_column(String(254))
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text)
+    client_id: Mapped[str | None] = mapped_column(String(100))
+    channel_message_id: Mapped[str | None] = mapped_column(String(500), index=True)
+    references: Mapped[list[Any]] = mapped_column(default=list)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    delivery_state: Mapped[str | None] = mapped_column(String(16))
+    delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    attachments: Mapped[list[Attachment]] = relationship(lazy="selectin")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CallbackRequest(Base):
+    __tablename__ = "callback_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    postal_code: Mapped[str] = mapped_column(String(5))
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    topic: Mapped[str] = mapped_column(Text)
+    preferred_time: Mapped[str | None] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class CallLog(Base):
+    __tablename__ = "call_logs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(8))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+
+
+class AccessLog(Base):
+    """Who saw or changed which personal data, when, through which view."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    view: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(16), default="read")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class RawInbound(Base):
+    """Input exactly as received; written before the sender is acknowledged."""
+
+    __tablename__ = "raw_inbound"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    idempotency_key: Mapped[str] = mapped_column(String(600), unique=True)
+    envelope: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default="stored", index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -1,0 +1,61 @@
+"""Replies: store first, then hand to the channel; pending ones are handed again on start."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inbox.access import Principal
+from inbox.contacts import reply
+from inbox.models import Conversation, Message
+from inbox.ports import Deliverers
+from inbox.store import Store
+from inbox.views import message_json
+
+log = logging.getLogger(__name__)
+
+
+def _reply(session: Session, who: Principal, contact_id: int, text: str) -> tuple[dict, str]:
+    message = reply(session, who, contact_id, text)
+    conversation = session.get(Conversation, message.conversation_id)
+    assert conversation is not None
+    return message_json(message), conversation.channel
+
+
+def _pending(session: Session, older_than: timedelta) -> list[tuple[int, str]]:
+    cutoff = datetime.now(UTC) - older_than
+    rows = session.execute(
+        select(Message.id, Conversation.channel)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.direction == "out", Message.delivery_state == "pending",
+               Message.at < cutoff)
+    )
+    return [(mid, channel) for mid, channel in rows]
+
+
+class Outbound:
+    def __init__(self, store: Store, deliverers: Deliverers):
+        self.store = store
+        self.deliverers = deliverers
+
+    async def reply(self, who: Principal, contact_id: int, text: str) -> dict:
+        message, channel = await self.store.call(_reply, who, contact_id, text)
+        self.dispatch(channel, message["id"])
+        return message
+
+    def dispatch(self, channel: str, message_id: int) -> None:
+        deliverer = self.deliverers.get(channel)
+        if deliverer is None:
+            log.info("no deliverer for %s; message %s stays pending", channel, message_id)
+            return
+        deliverer.deliver(message_id)
+
+    async def redeliver_pending(self, older_than: timedelta = timedelta(seconds=0)) -> int:
+        """Hand again replies a crash left pending between commit and delivery."""
+        pending = await self.store.call(_pending, older_than)
+        for message_id, channel in pending:
+            self.dispatch(channel, message_id)
+        return len(pending)

@@ -1,0 +1,59 @@
+"""The raw inbound store: bytes as received, written before the sender hears "accepted"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from inbox.models import RawInbound
+from inbox.store import emit
+
+
+def store_raw(
+    session: Session, channel: str, key: str, envelope: dict[str, Any], data: bytes
+) -> tuple[int, bool]:
+    """(id, created): a redelivery with the same idempotency key returns the first row."""
+    existing = session.scalar(select(RawInbound.id).where(RawInbound.idempotency_key == key))
+    if existing is not None:
+        return existing, False
+    row = RawInbound(channel=channel, idempotency_key=key, envelope=envelope, data=data)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # a concurrent redelivery won the race
+        again = session.scalar(select(RawInbound.id).where(RawInbound.idempotency_key == key))
+        assert again is not None
+        return again, False
+    return row.id, True
+
+
+def load_raw(session: Session, raw_id: int) -> RawInbound | None:
+    return session.get(RawInbound, raw_id)
+
+
+def mark_unparseable(session: Session, raw_id: int, error: str) -> None:
+    """Kept for manual handling: the raw bytes stay, the reason is shown."""
+    raw = session.get(RawInbound, raw_id)
+    if raw is not None:
+        raw.state, raw.error = "failed", error[:2000]
+        emit(session, {"type": "raw.failed", "raw_id": raw_id, "area": None,
+                       "assignee_id": None})
+
+
+def unparsed(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(RawInbound).where(RawInbound.state == "failed").order_by(RawInbound.id.desc())
+    )
+    return [{"id": r.id, "channel": r.channel, "error": r.error, "envelope": r.envelope,
+             "size": len(r.data), "received_at": r.received_at.isoformat()} for r in rows]
+
+
+def waiting_raw(session: Session) -> list[int]:
+    """Stored but not yet processed (a crash or a lost job): to be queued again on start."""
+    return list(session.scalars(
+        select(RawInbound.id).where(RawInbound.state == "stored").order_by(RawInbound.id)
+    ))

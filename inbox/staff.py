@@ -1,0 +1,120 @@
+"""Staff accounts, passwords (argon2), API tokens and browser sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from inbox.access import ROLES, Principal
+from inbox.errors import Problem, bad_request
+from inbox.models import ApiToken, Area, Staff, StaffArea, StaffSession
+
+_hasher = PasswordHasher()
+SESSION_LIFETIME = timedelta(hours=10)
+# Verifying against a real hash when the account is unknown keeps timing uniform.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def principal_of(staff: Staff) -> Principal:
+    return Principal(staff.id, staff.email, staff.name, staff.role, tuple(staff.area_codes))
+
+
+def add_staff(
+    session: Session,
+    email: str,
+    name: str,
+    areas: list[str],
+    role: str = "counsellor",
+    password: str | None = None,
+    languages: list[str] | None = None,
+) -> Staff:
+    email = email.strip().lower()
+    if role not in ROLES:
+        raise bad_request(f"role must be one of {', '.join(ROLES)}")
+    if "@" not in email:
+        raise bad_request(f"{email!r} is not an email address")
+    known = set(session.scalars(select(Area.code).where(Area.code.in_(areas))))
+    unknown = sorted(set(areas) - known)
+    if unknown:
+        raise bad_request(f"unknown area code(s): {', '.join(unknown)}")
+    if session.scalar(select(Staff.id).where(Staff.email == email)) is not None:
+        raise Problem(409, "Conflict", f"staff {email} exists already")
+    staff = Staff(
+        email=email,
+        name=name,
+        role=role,
+        password_hash=_hasher.hash(password) if password else None,
+        languages=languages or ["fi"],
+        areas=[StaffArea(area_code=code) for code in areas],
+    )
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def check_password(session: Session, email: str, password: str) -> Principal | None:
+    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    try:
+        _hasher.verify(staff.password_hash if staff and staff.password_hash else _DUMMY_HASH,
+                       password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if staff is None or staff.password_hash is None:
+        return None
+    return principal_of(staff)
+
+
+def create_token(session: Session, email: str) -> str:
+    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    if staff is None:
+        raise bad_request(f"no staff member {email}")
+    token = "yht_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(staff_id=staff.id, token_hash=_digest(token)))
+    return token
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    staff = session.scalar(
+        select(Staff).join(ApiToken, ApiToken.staff_id == Staff.id)
+        .where(ApiToken.token_hash == _digest(token))
+    )
+    return principal_of(staff) if staff else None
+
+
+def open_session(session: Session, who: Principal) -> tuple[str, str]:
+    """A new browser session: returns (cookie value, CSRF token)."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session.add(
+        StaffSession(
+            staff_id=who.staff_id,
+            token_hash=_digest(token),
+            csrf_token=csrf,
+            expires_at=datetime.now(UTC) + SESSION_LIFETIME,
+        )
+    )
+    return token, csrf
+
+
+def principal_for_session(session: Session, token: str) -> tuple[Principal, str] | None:
+    """The staff member and CSRF token of a live session cookie."""
+    row = session.execute(
+        select(Staff, StaffSession.csrf_token)
+        .join(StaffSession, StaffSession.staff_id == Staff.id)
+        .where(StaffSession.token_hash == _digest(token))
+        .where(StaffSession.expires_at > datetime.now(UTC))
+    ).first()
+    return (principal_of(row[0]), row[1]) if row else None
+
+
+def close_session(session: Session, token: str) -> None:
+    session.execute(delete(StaffSession).where(StaffSession.token_hash == _digest(token)))

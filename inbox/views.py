@@ -1,0 +1,156 @@
+"""What staff read: contact lists and details, each read written to the access log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inbox.access import Principal, can_see, log_access, visible_contacts
+from inbox.errors import bad_request, not_found
+from inbox.models import (
+    Area,
+    Contact,
+    Conversation,
+    Message,
+    Partner,
+    Resident,
+    ResidentIdentifier,
+    Staff,
+)
+
+FOLDERS = ("mine", "areas", "unassigned", "all")
+LIST_LIMIT = 200
+
+
+def _staff_ref(staff: Staff | None) -> dict[str, Any] | None:
+    return {"id": staff.id, "name": staff.name, "email": staff.email} if staff else None
+
+
+def contact_json(session: Session, contact: Contact) -> dict[str, Any]:
+    area = session.get(Area, contact.area_code) if contact.area_code else None
+    partner = session.get(Partner, contact.partner_id) if contact.partner_id else None
+    resident = session.get(Resident, contact.resident_id) if contact.resident_id else None
+    return {
+        "id": contact.id,
+        "channel": contact.channel,
+        "status": contact.status,
+        "area": contact.area_code,
+        "area_name": area.name if area else None,
+        "assignee": _staff_ref(session.get(Staff, contact.assignee_id))
+        if contact.assignee_id else None,
+        "case_id": contact.case_id,
+        "resident": _resident_json(resident),
+        "partner": partner.name if partner else None,
+        "who_contacted": contact.who_contacted,
+        "reason": contact.reason,
+        "urgency": contact.urgency,
+        "summary": contact.summary,
+        "routing": contact.routing,
+        "received_at": contact.received_at.isoformat(),
+        "updated_at": contact.updated_at.isoformat(),
+    }
+
+
+def _resident_json(resident: Resident | None) -> dict[str, Any] | None:
+    if resident is None:
+        return None
+    ids = {i.kind: i.value for i in resident.identifiers if i.kind in ("email", "phone")}
+    return {"id": resident.id, "name": resident.name, "postal_code": resident.postal_code,
+            "language": resident.language, **ids}
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": message.id,
+        "direction": message.direction,
+        "text": message.text,
+        "sender": message.sender,
+        "at": message.at.isoformat(),
+        "has_html": bool(message.html),
+        "attachments": [
+            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in message.attachments
+        ],
+    }
+    if message.direction == "out":
+        data["delivery"] = {
+            "state": message.delivery_state,
+            "attempts": message.delivery_attempts,
+            "error": message.delivery_error,
+        }
+    return data
+
+
+def list_contacts(
+    session: Session, who: Principal, folder: str = "areas", view: str = "api.contacts"
+) -> list[dict[str, Any]]:
+    if folder not in FOLDERS:
+        raise bad_request(f"folder must be one of {', '.join(FOLDERS)}")
+    query = select(Contact).where(visible_contacts(who))
+    if folder == "mine":
+        query = query.where(Contact.assignee_id == who.staff_id)
+    elif folder == "unassigned":
+        query = query.where(Contact.assignee_id.is_(None))
+    elif folder == "areas" and not who.sees_all_areas:
+        query = query.where(Contact.area_code.in_(who.areas) | Contact.area_code.is_(None))
+    contacts = session.scalars(
+        query.order_by(Contact.updated_at.desc(), Contact.id.desc()).limit(LIST_LIMIT)
+    ).all()
+    for contact in contacts:
+        log_access(session, who, view, contact=contact)
+    return [contact_json(session, c) for c in contacts]
+
+
+def visible_contact(session: Session, who: Principal, contact_id: int) -> Contact:
+    """The contact if this staff member may see it; 404 either way so ids leak nothing."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or not can_see(who, contact):
+        raise not_found(f"contact {contact_id}")
+    return contact
+
+
+def contact_detail(
+    session: Session, who: Principal, contact_id: int, view: str = "api.contact"
+) -> dict[str, Any]:
+    contact = visible_contact(session, who, contact_id)
+    log_access(session, who, view, contact=contact)
+    conversation = session.get(Conversation, contact.conversation_id)
+    messages = session.scalars(
+        select(Message).where(Message.conversation_id == contact.conversation_id)
+        .order_by(Message.id)
+    ).all()
+    data = contact_json(session, contact)
+    data["subject"] = conversation.subject if conversation else None
+    data["messages"] = [message_json(m) for m in messages]
+    return data
+
+
+def message_html(session: Session, who: Principal, contact_id: int, message_id: int) -> str:
+    """The sanitised HTML of one inbound message, for the sandboxed frame."""
+    contact = visible_contact(session, who, contact_id)
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id != contact.conversation_id or not message.html:
+        raise not_found(f"message {message_id}")
+    log_access(session, who, "message.html", contact=contact)
+    return message.html
+
+
+def conversation_messages_after(
+    session: Session, conversation_id: int, last_seen_id: int
+) -> list[Message]:
+    return list(session.scalars(
+        select(Message).where(Message.conversation_id == conversation_id,
+                              Message.id > last_seen_id).order_by(Message.id)
+    ))
+
+
+def conversation_by_token(session: Session, token_hash: str) -> Conversation | None:
+    return session.scalar(select(Conversation).where(Conversation.token_hash == token_hash))
+
+
+def resident_identifier_values(session: Session, resident_id: int) -> list[str]:
+    return list(session.scalars(
+        select(ResidentIdentifier.value).where(ResidentIdentifier.resident_id == resident_id)
+    ))

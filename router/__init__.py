@@ -1,0 +1,1 @@
+"""The routing pipeline: small named rules that each record their decision and why."""

@@ -1,0 +1,39 @@
+"""The state one routing run builds up, rule by rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from inbox.contacts import Placement
+from inbox.inbound import Inbound
+from inbox.models import Resident
+
+WHO_CLIENT = 1
+
+
+@dataclass
+class Context:
+    session: Session
+    inbound: Inbound
+    hetu_key: bytes
+    text: str  # the inbound text with any identity code redacted
+    placement: Placement = field(
+        default_factory=lambda: Placement(who_contacted=WHO_CLIENT, urgency="normal",
+                                          steps=[], summary="")
+    )
+    resident: Resident | None = None
+    area_name: str | None = None
+    located_by: str | None = None
+    case_counsellor_id: int | None = None
+
+    def record(self, rule: str, outcome: str, reason: str) -> None:
+        self.placement.steps.append({"rule": rule, "outcome": outcome, "reason": reason})
+
+
+class Rule(Protocol):
+    __name__: str
+
+    def __call__(self, ctx: Context) -> None: ...

@@ -1,0 +1,82 @@
+"""identify: who is this? Resident by phone (E.164), email, chat token or identity code."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from email.utils import parseaddr
+
+import phonenumbers
+from stdnum.fi import hetu
+
+from inbox.lookups import partner_by_domain, resident_by_identifiers
+from router.context import Context
+
+HETU_PATTERN = re.compile(r"\b\d{6}[-+ABCDEFUVWXY]\d{3}[0-9A-Y]\b", re.IGNORECASE)
+HETU_PLACEHOLDER = "[henkilötunnus]"
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def normalise_phone(raw: str, region: str = "FI") -> str:
+    """E.164, or InvalidPhone with words a resident understands."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(f"{raw!r} is not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone(f"{raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(raw: str) -> str | None:
+    address = parseaddr(raw)[1].strip().lower()
+    return address if "@" in address and " " not in address else None
+
+
+def hetu_digest(code: str, key: bytes) -> str:
+    return hmac.new(key, hetu.compact(code).encode(), hashlib.sha256).hexdigest()
+
+
+def find_identity_codes(text: str) -> list[str]:
+    return [m.group(0) for m in HETU_PATTERN.finditer(text) if hetu.is_valid(m.group(0))]
+
+
+def redact_identity_codes(text: str) -> str:
+    """Identity codes are stored only as keyed hashes, never as text."""
+    return HETU_PATTERN.sub(
+        lambda m: HETU_PLACEHOLDER if hetu.is_valid(m.group(0)) else m.group(0), text
+    )
+
+
+def identify(ctx: Context) -> None:
+    inbound, placement = ctx.inbound, ctx.placement
+    ids: list[tuple[str, str]] = []
+    sender = normalise_email(inbound.sender_email) if inbound.sender_email else None
+    partner = partner_by_domain(ctx.session, sender.rsplit("@", 1)[1]) if sender else None
+    if partner is not None:
+        placement.partner_id = partner.id
+        placement.who_contacted = partner.who_contacted
+        ctx.record("identify", f"partner {partner.name}", f"sender domain of {sender}")
+    elif sender:
+        ids.append(("email", sender))
+    if inbound.sender_phone:
+        ids.append(("phone", inbound.sender_phone))
+    if inbound.chat_token_hash:
+        ids.append(("chat", inbound.chat_token_hash))
+    ids += [("hetu", hetu_digest(c, ctx.hetu_key)) for c in find_identity_codes(inbound.text)]
+    placement.identifiers = ids
+    resident = resident_by_identifiers(ctx.session, ids)
+    if resident is not None:
+        ctx.resident = resident
+        placement.resident_id = resident.id
+        kinds = ", ".join(k for k, _ in ids)
+        ctx.record("identify", f"known resident #{resident.id}", f"matched by {kinds}")
+    elif ids:
+        kinds = ", ".join(k for k, _ in ids)
+        ctx.record("identify", "new resident", f"no resident known by {kinds}")
+    else:
+        ctx.record("identify", "no resident", "the sender gave no identifier of a resident")

@@ -1,0 +1,53 @@
+"""The router: thread follow-ups onto their conversation, or run the rules for a new contact."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlalchemy.orm import Session
+
+from inbox.contacts import Recorded, append_inbound, find_duplicate, record_new_contact
+from inbox.inbound import Inbound
+from inbox.lookups import contact_for_conversation, contact_for_thread
+from router.assign import assign
+from router.case import link_or_open_case
+from router.classify import classify
+from router.context import Context, Rule
+from router.identify import identify, redact_identity_codes
+from router.locate import locate
+
+DEFAULT_RULES: tuple[Rule, ...] = (identify, locate, classify, link_or_open_case, assign)
+
+
+class Router:
+    def __init__(self, hetu_key: bytes, rules: Sequence[Rule] = DEFAULT_RULES):
+        self.hetu_key = hetu_key
+        self.rules = tuple(rules)
+
+    def route(self, session: Session, inbound: Inbound) -> Recorded:
+        """Store the inbound where it belongs; a redelivery returns what was stored before."""
+        duplicate = find_duplicate(session, inbound)
+        if duplicate is not None:
+            return duplicate
+        ctx = Context(session, inbound, self.hetu_key, inbound.text)
+        stored = replace(
+            inbound,
+            text=redact_identity_codes(inbound.text),
+            html=redact_identity_codes(inbound.html) if inbound.html else None,
+        )
+        existing = self._thread_of(session, inbound)
+        if existing is not None:
+            return append_inbound(session, existing, stored)
+        for rule in self.rules:
+            rule(ctx)
+        placement = ctx.placement
+        where = ctx.area_name or "City-wide"
+        placement.summary = f"{where}: {ctx.located_by or 'no postal code'}"
+        return record_new_contact(session, stored, placement)
+
+    @staticmethod
+    def _thread_of(session: Session, inbound: Inbound) -> int | None:
+        if inbound.conversation_id is not None:
+            return contact_for_conversation(session, inbound.conversation_id)
+        return contact_for_thread(session, reversed(inbound.thread_ids))

@@ -1,0 +1,76 @@
+"""REST API /api/v1 for staff: contacts, their messages, replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from inbox.errors import bad_request
+from inbox.outbound import Outbound
+from inbox.raw import unparsed
+from inbox.store import Store
+from inbox.views import contact_detail, list_contacts
+from web.auth import require_staff
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise bad_request("the body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object")
+    return body
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError as exc:
+        raise bad_request(f"{name} must be a number") from exc
+
+
+@dataclass
+class ContactsApi:
+    store: Store
+    outbound: Outbound
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/api/v1/me", self.me),
+            web.get("/api/v1/contacts", self.list),
+            web.get("/api/v1/contacts/{id}", self.detail),
+            web.post("/api/v1/contacts/{id}/replies", self.reply),
+            web.get("/api/v1/unparsed", self.unparsed),
+        ]
+
+    async def me(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        return web.json_response({"id": who.staff_id, "email": who.email, "name": who.name,
+                                  "role": who.role, "areas": list(who.areas),
+                                  "csrf_token": request.get("csrf")})
+
+    async def list(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        folder = request.query.get("folder", "all" if who.sees_all_areas else "areas")
+        items = await self.store.call(list_contacts, who, folder)
+        return web.json_response({"items": items})
+
+    async def detail(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        return web.json_response(await self.store.call(contact_detail, who, path_id(request)))
+
+    async def reply(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        body = await json_object(request)
+        text = body.get("text")
+        if not isinstance(text, str):
+            raise bad_request("text is required")
+        message = await self.outbound.reply(who, path_id(request), text)
+        return web.json_response(message, status=201)
+
+    async def unparsed(self, request: web.Request) -> web.Response:
+        require_staff(request)
+        return web.json_response({"items": await self.store.call(unparsed)})

@@ -1,0 +1,73 @@
+"""Builds the aiohttp application from the parts config hands in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from inbox.outbound import Outbound
+from inbox.store import Store
+from web.api import ContactsApi
+from web.auth import auth_middleware
+from web.openapi import document
+from web.pages import Pages
+from web.problems import problems, security_headers
+from web.session import SessionRoutes
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class WebConfig:
+    store: Store
+    outbound: Outbound
+    allowed_origins: tuple[str, ...]
+    cookie_secure: bool
+    allow_login: Callable[[str], bool]
+    node_modules: Path
+    labels: dict[str, dict[int, str]]
+    extra_routes: list[web.RouteDef] = field(default_factory=list)
+    extra_openapi: dict[str, Any] = field(default_factory=dict)
+
+
+def _ping(session: Session) -> None:
+    session.execute(text("SELECT 1"))
+
+
+def build_app(cfg: WebConfig) -> web.Application:
+    app = web.Application(
+        middlewares=[security_headers, problems,
+                     auth_middleware(cfg.store, cfg.allowed_origins)],
+        client_max_size=1024 * 1024,
+    )
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"),
+                               autoescape=True)
+    env.globals["labels"] = cfg.labels
+    openapi = document(cfg.extra_openapi)
+
+    async def healthz(request: web.Request) -> web.Response:
+        await cfg.store.call(_ping)
+        return web.json_response({"status": "ok"})
+
+    async def openapi_json(request: web.Request) -> web.Response:
+        return web.json_response(openapi)
+
+    app.add_routes([web.get("/healthz", healthz),
+                    web.get("/api/v1/openapi.json", openapi_json)])
+    app.add_routes(ContactsApi(cfg.store, cfg.outbound).routes())
+    app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login).routes())
+    app.add_routes(cfg.extra_routes)
+    app.add_routes(Pages(cfg.store, cfg.outbound).routes())
+    app.router.add_static("/static/", HERE / "static")
+    for name, folder in (("hds", "hds-core/lib"), ("sio", "socket.io-client/dist")):
+        if (cfg.node_modules / folder).is_dir():
+            app.router.add_static(f"/vendor/{name}/", cfg.node_modules / folder)
+    return app

@@ -1,0 +1,57 @@
+"""Every error as a JSON problem body (RFC 9457) or a plain page; never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from inbox.errors import Problem
+
+log = logging.getLogger(__name__)
+STRICT_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; frame-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def problem_response(status: int, title: str, detail: str = "",
+                     type_: str = "about:blank") -> web.Response:
+    return web.json_response(
+        {"type": type_, "title": title, "status": status, "detail": detail},
+        status=status, content_type="application/problem+json",
+    )
+
+
+def wants_html(request: web.Request) -> bool:
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get(
+        "Accept", "")
+
+
+@web.middleware
+async def problems(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as p:
+        if p.status == 401 and wants_html(request):
+            raise web.HTTPSeeOther(f"/login?next={request.path}") from p
+        return problem_response(p.status, p.title, p.detail, p.type)
+    except web.HTTPException as exc:
+        if exc.status < 400 or wants_html(request):
+            raise
+        return problem_response(exc.status, exc.reason, exc.text or "")
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(500, "Internal error", "the error was logged")
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
