@@ -1,0 +1,28 @@
+# Yhteys developer entry points. Everything runs from the repo's own .venv (made by `make setup`).
+#   make setup   install Debian packages (as root), .venv and node_modules; fast when up to date
+#   make run     serve on the embedded defaults (SQLite under ./var, in-process jobs);
+#                the app migrates its database itself on start
+#   make test    scripts/test.sh: throwaway PostgreSQL/Redis/Dovecot, linters, pytest twice
+#                (pytest arguments: make test ARGS='-x -k imap')
+#   make lint    ruff, mypy and import-linter only
+#   make bench   SMTP ingest benchmark
+VENV := .venv/bin
+
+.PHONY: setup run test lint bench
+
+setup:
+	bash scripts/setup.sh
+
+run: setup
+	$(VENV)/yhteys serve
+
+test:
+	bash scripts/test.sh $(ARGS)
+
+lint: setup
+	$(VENV)/ruff check .
+	$(VENV)/mypy
+	$(VENV)/lint-imports
+
+bench: setup
+	$(VENV)/python bench/smtp_ingest.py
