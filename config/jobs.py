@@ -68,10 +68,10 @@ class InProcessJobs:
             if job_id is not None:
                 self.running.discard(job_id)
 
-    async def drain(self, timeout: float = 10) -> None:
+    async def drain(self, grace: float = 10) -> None:
         """Let running jobs finish on shutdown; cancel what is still waiting to retry."""
         if self.tasks:
-            _, pending = await asyncio.wait(set(self.tasks), timeout=timeout)
+            _, pending = await asyncio.wait(set(self.tasks), timeout=grace)
             for task in pending:
                 task.cancel()
 

@@ -84,9 +84,9 @@ def _resident_for(session: Session, inbound: Inbound, placement: Placement) -> i
             )
             if known is None:
                 session.add(ResidentIdentifier(resident_id=resident_id, kind=kind, value=value))
-        resident = session.get(Resident, resident_id)
-        if resident is not None and placement.postal_code:
-            resident.postal_code = placement.postal_code
+        known_resident = session.get(Resident, resident_id)
+        if known_resident is not None and placement.postal_code:
+            known_resident.postal_code = placement.postal_code
     return resident_id
 
 

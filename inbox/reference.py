@@ -37,16 +37,16 @@ def sync_reference_data(
         session.add(row)
     session.flush()
     wanted = {pc: (a.code, d) for a in areas for pc, d in a.postal_codes.items()}
-    for row in session.scalars(select(AreaPostalCode)):
-        if row.postal_code not in wanted:
-            session.delete(row)
+    for pc_row in session.scalars(select(AreaPostalCode)):
+        if pc_row.postal_code not in wanted:
+            session.delete(pc_row)
         else:
-            row.area_code, row.district = wanted.pop(row.postal_code)
+            pc_row.area_code, pc_row.district = wanted.pop(pc_row.postal_code)
     for pc, (code, district) in wanted.items():
         session.add(AreaPostalCode(postal_code=pc, area_code=code, district=district))
     known = {p.code: p for p in session.scalars(select(Partner))}
     for p in partners:
-        row = known.get(p.code) or Partner(code=p.code)
-        row.name, row.domains = p.name, [d.lower() for d in p.domains]
-        row.who_contacted, row.tls_required = p.who_contacted, p.tls_required
-        session.add(row)
+        partner = known.get(p.code) or Partner(code=p.code)
+        partner.name, partner.domains = p.name, [d.lower() for d in p.domains]
+        partner.who_contacted, partner.tls_required = p.who_contacted, p.tls_required
+        session.add(partner)

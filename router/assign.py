@@ -31,4 +31,5 @@ def assign(ctx: Context) -> None:
         return
     staff, load = chosen
     placement.assignee_id = staff.id
-    ctx.record("assign", staff.name, f"{ctx.area_name} counsellor with fewest open contacts ({load})")
+    ctx.record("assign", staff.name,
+               f"{ctx.area_name} counsellor with fewest open contacts ({load})")

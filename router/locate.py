@@ -13,7 +13,8 @@ CITY_AFTER = re.compile(r"\s*(helsinki|helsingfors|hki)\b", re.IGNORECASE)
 
 def postal_codes_in(text: str) -> list[str]:
     """Five-digit codes in the text, those followed by "Helsinki" first."""
-    found = [(m.group(1), bool(CITY_AFTER.match(text, m.end()))) for m in POSTAL_CODE.finditer(text)]
+    found = [(m.group(1), bool(CITY_AFTER.match(text, m.end())))
+             for m in POSTAL_CODE.finditer(text)]
     return [c for c, city in found if city] + [c for c, city in found if not city]
 
 

@@ -12,7 +12,7 @@ from inbox.outbound import Outbound
 from inbox.raw import unparsed
 from inbox.store import Store
 from inbox.views import contact_detail, list_contacts
-from web.auth import require_staff
+from web.auth import CSRF, require_staff
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
@@ -50,7 +50,7 @@ class ContactsApi:
         who = require_staff(request)
         return web.json_response({"id": who.staff_id, "email": who.email, "name": who.name,
                                   "role": who.role, "areas": list(who.areas),
-                                  "csrf_token": request.get("csrf")})
+                                  "csrf_token": request.get(CSRF)})
 
     async def list(self, request: web.Request) -> web.Response:
         who = require_staff(request)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
-
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from inbox.access import Principal
 from inbox.errors import Problem, unauthorized
@@ -14,31 +13,32 @@ from inbox.store import Store
 
 SESSION_COOKIE = "yhteys_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PRINCIPAL = web.RequestKey("principal", Principal)
+CSRF = web.RequestKey("csrf", str)
 
 
 def require_staff(request: web.Request) -> Principal:
     """The authenticated staff member of this request, or 401."""
-    who = request.get("principal")
-    if not isinstance(who, Principal):
+    who = request.get(PRINCIPAL)
+    if who is None:
         raise unauthorized()
     return who
 
 
-def auth_middleware(store: Store, allowed_origins: tuple[str, ...]
-                    ) -> Callable[..., object]:
+def auth_middleware(store: Store, allowed_origins: tuple[str, ...]) -> Middleware:
     @web.middleware
-    async def authenticate(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
         cookie = request.cookies.get(SESSION_COOKIE)
         if header.lower().startswith("bearer "):
             who = await store.call(principal_for_token, header[7:].strip())
             if who is None:
                 raise unauthorized("the bearer token is not valid")
-            request["principal"] = who
+            request[PRINCIPAL] = who
         elif cookie:
             found = await store.call(principal_for_session, cookie)
             if found is not None:
-                request["principal"], request["csrf"] = found
+                request[PRINCIPAL], request[CSRF] = found
                 if request.method not in SAFE_METHODS:
                     await _check_browser_write(request, found[1], allowed_origins)
         return await handler(request)

@@ -17,7 +17,7 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-STAFF = [{"bearer": []}, {"session": []}]
+STAFF: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 CONTACT_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 PATHS: dict[str, Any] = {

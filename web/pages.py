@@ -13,7 +13,7 @@ from inbox.phone import claim_next, open_callbacks
 from inbox.store import Store
 from inbox.views import FOLDERS, contact_detail, list_contacts, message_html
 from web.api import path_id
-from web.auth import require_staff
+from web.auth import CSRF, require_staff
 
 FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
@@ -21,7 +21,7 @@ FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandb
 def _page(request: web.Request, template: str, who: Principal | None, **context: object
           ) -> web.Response:
     return aiohttp_jinja2.render_template(
-        template, request, {"who": who, "csrf_token": request.get("csrf"), **context})
+        template, request, {"who": who, "csrf_token": request.get(CSRF), **context})
 
 
 @dataclass

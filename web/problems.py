@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from inbox.errors import Problem
 
@@ -30,7 +31,7 @@ def wants_html(request: web.Request) -> bool:
 
 
 @web.middleware
-async def problems(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def problems(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except Problem as p:
@@ -47,7 +48,7 @@ async def problems(request: web.Request, handler: web.Handler) -> web.StreamResp
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from inbox.staff import check_password, close_session, open_session
 from inbox.store import Store
-from web.auth import SESSION_COOKIE
+from web.auth import PRINCIPAL, SESSION_COOKIE
 
 LOGIN_CSRF_COOKIE = "yhteys_login"
 
@@ -73,7 +73,7 @@ class SessionRoutes:
 
     async def logout(self, request: web.Request) -> web.Response:
         cookie = request.cookies.get(SESSION_COOKIE)
-        if cookie and request.get("principal") is not None:
+        if cookie and request.get(PRINCIPAL) is not None:
             await self.store.call(close_session, cookie)
         response = web.HTTPSeeOther("/login")
         response.del_cookie(SESSION_COOKIE, path="/")

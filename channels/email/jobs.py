@@ -66,7 +66,7 @@ class EmailJobs:
             return
         try:
             send(mail, self.relay)
-        except (OSError, Exception) as exc:  # noqa: BLE001 - any failure is recorded
+        except (OSError, Exception) as exc:
             final = attempts + 1 >= self.max_attempts
             error = f"{type(exc).__name__}: {exc}"
             self.store.run(mark_delivery, message_id, "failed" if final else "retrying", error)

@@ -30,12 +30,12 @@ def compose_reply(
     conversation = session.get(Conversation, message.conversation_id)
     if conversation is None or not conversation.reply_to:
         return None
-    earlier = session.scalars(
+    earlier: list[str] = list(session.scalars(
         select(Message.channel_message_id)
         .where(Message.conversation_id == conversation.id, Message.id < message.id,
                Message.channel_message_id.is_not(None))
         .order_by(Message.id)
-    ).all()
+    ))
     last_inbound = session.scalar(
         select(Message.channel_message_id)
         .where(Message.conversation_id == conversation.id, Message.direction == "in",

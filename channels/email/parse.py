@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from datetime import datetime
 from email.utils import getaddresses
 
 import bleach
@@ -62,6 +62,11 @@ def _body(message: EmailMessage) -> tuple[str, str | None]:
     return text.strip(), html
 
 
+def _payload(part: EmailMessage) -> bytes:
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
 def parse_email(data: bytes, raw_id: int, idempotency_key: str, received_at: datetime) -> Inbound:
     """The Inbound of a stored mail; received_at is our receipt time, not the sender's Date."""
     try:
@@ -71,7 +76,7 @@ def parse_email(data: bytes, raw_id: int, idempotency_key: str, received_at: dat
         text, html = _body(message)
         attachments = tuple(
             InboundAttachment(part.get_filename() or "attachment",
-                              part.get_content_type(), part.get_payload(decode=True) or b"")
+                              part.get_content_type(), _payload(part))
             for part in message.iter_attachments()
         )
         thread = MESSAGE_ID.findall(str(message.get("References", "")))

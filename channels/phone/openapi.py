@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
-_STAFF = [{"bearer": []}, {"session": []}]
+_STAFF: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 
 
 def _err(*codes: int) -> dict[str, Any]:

@@ -1,12 +1,11 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -15,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    
+
     op.create_table('areas',
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -278,11 +277,11 @@ def upgrade() -> None:
     with op.batch_alter_table('raw_inbound', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_raw_inbound_state'), ['state'], unique=False)
 
-    
+
 
 
 def downgrade() -> None:
-    
+
     with op.batch_alter_table('raw_inbound', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_raw_inbound_state'))
 
@@ -339,4 +338,4 @@ def downgrade() -> None:
     op.drop_table('partners')
     op.drop_table('conversations')
     op.drop_table('areas')
-    
+

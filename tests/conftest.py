@@ -1,0 +1,210 @@
+"""Real parts for every test: a database (PostgreSQL or SQLite), Redis + an rq worker
+subprocess on the PostgreSQL run, the service itself on free loopback ports, and a bare
+SMTP relay that records what the service sends.
+
+YHTEYS_TEST_BACKEND=postgres uses YHTEYS_TEST_PG_URL and YHTEYS_TEST_REDIS_URL (started by
+scripts/test.sh); anything else runs the embedded default: SQLite, in-process jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import create_engine, text
+
+from config.serve import Running, start
+from config.settings import Settings
+from inbox.models import Base
+from inbox.staff import add_staff, create_token
+
+BACKEND = os.environ.get("YHTEYS_TEST_BACKEND", "sqlite")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Relay:
+    """A bare aiosmtpd server standing in for the city's outbound mail relay."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        data = envelope.original_content  # type: ignore[attr-defined]
+        self.messages.append(message_from_bytes(data, policy=default_policy))  # type: ignore[arg-type]
+        return "250 2.0.0 OK"
+
+    def wait_for(self, count: int, timeout: float = 15) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.messages) >= count, f"relay got {len(self.messages)} of {count} mails"
+        return self.messages
+
+
+@pytest.fixture(scope="session")
+def relay() -> Iterator[Relay]:
+    r = Relay()
+    r.controller.start()
+    yield r
+    r.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def dead_relay_port() -> int:
+    return free_port()  # nothing listens here
+
+
+def _env(tmp: Path, relay: Relay, database_url: str | None) -> dict[str, str]:
+    env = {
+        "YHTEYS_VAR_DIR": str(tmp),
+        "YHTEYS_HTTP_HOST": "127.0.0.1",
+        "YHTEYS_HTTP_PORT": "0",
+        "YHTEYS_SMTP_HOST": "127.0.0.1",
+        "YHTEYS_SMTP_PORT": "0",
+        "YHTEYS_SMTP_RELAY": f"127.0.0.1:{relay.port}",
+        "YHTEYS_SERVICE_ADDRESS": "asumisneuvonta@yhteys.test",
+        "YHTEYS_SECRET_KEY": "test-secret-key",
+        "YHTEYS_COOKIE_SECURE": "0",
+        "YHTEYS_SMTP_MAX_BYTES": str(256 * 1024),
+        "YHTEYS_RETRY_DELAYS": "0.3,0.3",
+    }
+    if BACKEND == "postgres":
+        env["YHTEYS_DATABASE_URL"] = os.environ["YHTEYS_TEST_PG_URL"]
+        env["YHTEYS_REDIS_URL"] = os.environ["YHTEYS_TEST_REDIS_URL"]
+    elif database_url:
+        env["YHTEYS_DATABASE_URL"] = database_url
+    return env
+
+
+@pytest.fixture(scope="session")
+def base_env(tmp_path_factory: pytest.TempPathFactory, relay: Relay) -> dict[str, str]:
+    return _env(tmp_path_factory.mktemp("var"), relay, None)
+
+
+@pytest.fixture(scope="session")
+def worker(base_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes] | None]:
+    """On the PostgreSQL run: one real `yhteys worker` process for the whole session."""
+    if BACKEND != "postgres":
+        yield None
+        return
+    import redis
+
+    redis.Redis.from_url(base_env["YHTEYS_REDIS_URL"]).flushdb()
+    env = {**os.environ, **base_env}
+    subprocess.run([sys.executable, "-m", "config.cli", "migrate"], env=env, check=True,
+                   capture_output=True)
+    proc = subprocess.Popen([sys.executable, "-m", "config.cli", "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _reset_database(url: str) -> None:
+    """Empty every table (the schema stays) so each test starts from nothing."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            exists = conn.execute(text("SELECT to_regclass('public.areas')")).scalar()
+            if exists:
+                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@dataclass
+class Service:
+    """The running service and a few ways to talk to it as staff or residents."""
+
+    running: Running
+    settings: Settings
+    relay: Relay
+    http: aiohttp.ClientSession
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.running.http_port}"
+
+    @property
+    def smtp_port(self) -> int:
+        return self.running.smtp_port
+
+    def add_staff(self, email: str, areas: list[str], role: str = "counsellor",
+                  password: str | None = "correct horse battery", name: str | None = None,
+                  languages: list[str] | None = None) -> str:
+        """Adds a staff member and returns a bearer token for them."""
+        store = self.running.system.store
+        store.run(add_staff, email, name or email.split("@")[0].title(), areas, role, password,
+                  languages)
+        token = store.run(create_token, email)
+        self.tokens[email] = token
+        return token
+
+    def auth(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async def get_json(self, path: str, token: str, status: int = 200) -> dict:
+        async with self.http.get(self.url + path, headers=self.auth(token)) as r:
+            assert r.status == status, await r.text()
+            return await r.json()
+
+    async def post_json(self, path: str, body: object, token: str | None = None,
+                        status: int | None = None) -> tuple[int, dict | None]:
+        headers = self.auth(token) if token else {}
+        async with self.http.post(self.url + path, json=body, headers=headers) as r:
+            data = await r.json() if r.content_type.endswith("json") else None
+            if status is not None:
+                assert r.status == status, data
+            return r.status, data
+
+    async def wait_contacts(self, token: str, count: int, timeout: float = 15) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        items: list[dict] = []
+        while time.monotonic() < deadline:
+            items = (await self.get_json("/api/v1/contacts?folder=all", token))["items"]
+            if len(items) >= count:
+                return items
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"saw {len(items)} of {count} contacts")
+
+
+@pytest.fixture
+async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
+                  worker: object) -> AsyncIterator[Service]:
+    env = dict(base_env)
+    if BACKEND == "postgres":
+        _reset_database(env["YHTEYS_DATABASE_URL"])
+    else:
+        env["YHTEYS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'yhteys.db'}"
+    env["YHTEYS_HTTP_PORT"], env["YHTEYS_SMTP_PORT"] = str(free_port()), str(free_port())
+    settings = Settings.from_env(env)
+    relay.messages.clear()
+    running = await start(settings)
+    async with aiohttp.ClientSession() as http:
+        yield Service(running, settings, relay, http)
+    await running.stop()

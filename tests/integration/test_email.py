@@ -1,0 +1,189 @@
+"""Email end to end: smtplib -> our SMTP listener -> stored raw -> job -> routed contact."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from email.message import EmailMessage
+
+import pytest
+
+from tests.conftest import Service
+
+SERVICE = "asumisneuvonta@yhteys.test"
+
+
+def mail(text: str, subject: str = "Apua", sender: str = "Matti Meikäläinen <matti@example.com>",
+         message_id: str | None = "<m1@example.com>", **headers: str) -> EmailMessage:
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = sender, SERVICE, subject
+    if message_id:
+        m["Message-ID"] = message_id
+    for k, v in headers.items():
+        m[k.replace("_", "-")] = v
+    m.set_content(text)
+    return m
+
+
+async def send(service: Service, message: EmailMessage | bytes,
+               rcpt: str = SERVICE, sender: str = "matti@example.com") -> dict:
+    def _send() -> dict:
+        with smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=10) as client:
+            if isinstance(message, bytes):
+                return client.sendmail(sender, [rcpt], message)
+            return client.send_message(message, to_addrs=[rcpt])
+    return await asyncio.to_thread(_send)
+
+
+async def test_mail_with_postal_code_reaches_the_areas_counsellor_with_a_case(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    service.add_staff("ville@hel.fi", ["lantinen"], name="Ville Läntinen")
+    service.add_staff("ella@hel.fi", ["etelainen"])
+    await send(service, mail("Minulla on vuokravelkaa. Kivihaantie 5, 00320 Helsinki."))
+    [contact] = await service.wait_contacts(lead, 1)
+    assert contact["channel"] == "email"
+    assert contact["area"] == "lantinen"
+    assert contact["assignee"]["email"] == "ville@hel.fi"
+    assert contact["case_id"] is not None
+    assert contact["reason"] == 2
+    assert "00320" in contact["routing"]["summary"]
+    assert [s["rule"] for s in contact["routing"]["steps"]][:2] == ["identify", "locate"]
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", lead)
+    assert "vuokravelkaa" in detail["messages"][0]["text"]
+
+
+async def test_unknown_recipient_is_refused_with_550_and_nothing_stored(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        await send(service, mail("Hei"), rcpt="someone@elsewhere.fi")
+    code, text = refused.value.recipients["someone@elsewhere.fi"]
+    assert code == 550 and text.startswith(b"5.1.1")
+    await asyncio.sleep(0.5)
+    assert (await service.get_json("/api/v1/contacts?folder=all", lead))["items"] == []
+
+
+async def test_oversize_mail_gets_552_with_enhanced_code(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    big = mail("")
+    big.set_content(("vuokra " * 12 + "\n") * 4000)  # about 350 KB > 256 KB test limit
+
+    def _send_without_size() -> tuple[int, bytes]:
+        # A client that does not declare SIZE: the limit is enforced while reading DATA.
+        with smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=10) as client:
+            client.ehlo()
+            client.mail("matti@example.com")
+            client.rcpt(SERVICE)
+            return client.data(big.as_bytes(policy=big.policy.clone(linesep="\r\n")))
+    code, text = await asyncio.to_thread(_send_without_size)
+    assert (code, text[:5]) == (552, b"5.3.4"), text
+    assert (await service.get_json("/api/v1/unparsed", lead))["items"] == []
+    assert (await service.get_json("/api/v1/contacts?folder=all", lead))["items"] == []
+
+
+async def test_size_declared_too_big_is_refused_before_data(service: Service):
+    def _try() -> tuple[int, bytes]:
+        with smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=10) as client:
+            client.ehlo()
+            return client.mail("matti@example.com", [f"SIZE={10**9}"])
+    code, text = await asyncio.to_thread(_try)
+    assert code == 552 and text.startswith(b"5.3.4")
+
+
+async def test_malformed_mail_is_kept_raw_for_manual_handling(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    reply = await send(service, b"this is not\r\nan email at all\r\n")
+    assert reply == {}  # accepted: stored before 250, never dropped
+    for _ in range(100):
+        unparsed = (await service.get_json("/api/v1/unparsed", lead))["items"]
+        if unparsed:
+            break
+        await asyncio.sleep(0.1)
+    assert len(unparsed) == 1
+    assert "From" in unparsed[0]["error"]
+    assert (await service.get_json("/api/v1/contacts?folder=all", lead))["items"] == []
+
+
+async def test_redelivered_mail_makes_one_contact(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    message = mail("Häätö uhkaa, 00940 Helsinki", message_id="<same@example.com>")
+    await send(service, message)
+    await send(service, message)
+    await service.wait_contacts(lead, 1)
+    await asyncio.sleep(1)
+    items = (await service.get_json("/api/v1/contacts?folder=all", lead))["items"]
+    assert len(items) == 1
+    assert items[0]["urgency"] == "high" and items[0]["reason"] == 12
+
+
+async def test_reply_threads_to_the_same_contact_and_leaves_through_the_relay(service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"], name="Ville")
+    await send(service, mail("Vuokra 00320 Helsinki", subject="Vuokra",
+                             message_id="<first@example.com>"))
+    [contact] = await service.wait_contacts(token, 1)
+    status, sent = await service.post_json(f"/api/v1/contacts/{contact['id']}/replies",
+                                           {"text": "Soitan teille huomenna."}, token)
+    assert status == 201 and sent["delivery"]["state"] == "pending"
+    [out] = await asyncio.to_thread(service.relay.wait_for, 1)
+    assert out["To"] == "matti@example.com"
+    assert out["In-Reply-To"] == "<first@example.com>"
+    assert "<first@example.com>" in out["References"]
+    assert out["Subject"] == "Re: Vuokra"
+    assert out["Message-ID"].endswith("@yhteys.test>")
+    # The resident answers the reply: it lands on the same contact, not a new one.
+    await send(service, mail("Kiitos!", subject="Re: Vuokra", message_id="<second@example.com>",
+                             In_Reply_To=out["Message-ID"],
+                             References=f"<first@example.com> {out['Message-ID']}"))
+    for _ in range(100):
+        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+        if len(detail["messages"]) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert [m["direction"] for m in detail["messages"]] == ["in", "out", "in"]
+    assert detail["messages"][1]["delivery"]["state"] == "sent"
+    assert len((await service.get_json("/api/v1/contacts?folder=all", token))["items"]) == 1
+
+
+async def test_html_mail_is_sanitised_and_identity_code_kept_only_as_hash(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    m = mail("Hetu 131052-308T, 00100 Helsinki")
+    m.add_alternative('<p onclick="steal()">Hei<script>alert(1)</script>'
+                      '<img src="http://tracker.example/x.png"> 131052-308T</p>', subtype="html")
+    await send(service, m)
+    [contact] = await service.wait_contacts(lead, 1)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", lead)
+    message = detail["messages"][0]
+    assert "131052-308T" not in message["text"] and "[henkilötunnus]" in message["text"]
+    async with service.http.get(
+        f"{service.url}/contacts/{contact['id']}/messages/{message['id']}/html",
+        headers=service.auth(lead)) as r:
+        html = await r.text()
+        assert "sandbox" in r.headers["Content-Security-Policy"]
+    assert "<script" not in html and "onclick" not in html and "<img" not in html
+    assert "131052-308T" not in html
+    # A partner later writes about the same person: it joins the resident's case.
+    await send(service, mail("Asiakkaamme 131052-308T vuokrat", sender="kela@kela.fi",
+                             message_id="<k1@kela.fi>"), sender="kela@kela.fi")
+    items = await service.wait_contacts(lead, 2)
+    partner = next(i for i in items if i["partner"])
+    assert partner["partner"] == "Kela"
+    assert partner["case_id"] == contact["case_id"]
+
+
+async def test_failed_delivery_is_retried_and_visible(service: Service, dead_relay_port: int):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    service.running.system.email_jobs.relay = ("127.0.0.1", dead_relay_port)
+    await send(service, mail("Apua 00320 Helsinki"))
+    [contact] = await service.wait_contacts(token, 1)
+    await service.post_json(f"/api/v1/contacts/{contact['id']}/replies", {"text": "Vastaus"},
+                            token, status=201)
+    states = []
+    for _ in range(150):
+        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+        delivery = detail["messages"][-1]["delivery"]
+        states.append(delivery["state"])
+        if delivery["state"] == "failed":
+            break
+        await asyncio.sleep(0.1)
+    assert delivery["state"] == "failed", states
+    assert delivery["attempts"] == 3
+    assert "Connection refused" in delivery["error"] or "Errno" in delivery["error"]
