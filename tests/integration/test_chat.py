@@ -1,0 +1,168 @@
+"""Chat end to end: a python-socketio client on /chat against the running service."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import socketio
+
+from tests.conftest import Service
+
+
+class Resident:
+    """A resident's chat client that records every message the server pushes."""
+
+    def __init__(self, service: Service, origin: str | None = None):
+        self.service = service
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.received: list[dict[str, Any]] = []
+        self.origin = origin or service.url
+        self.client.on("message", self._on_message, namespace="/chat")
+
+    async def _on_message(self, data: dict[str, Any]) -> None:
+        self.received.append(data)
+
+    async def connect(self) -> None:
+        await self.client.connect(self.service.url, namespaces=["/chat"],
+                                  transports=["websocket"], headers={"Origin": self.origin})
+
+    async def call(self, event: str, data: Any) -> dict[str, Any]:
+        return await self.client.call(event, data, namespace="/chat", timeout=10)
+
+    async def wait_for(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        for _ in range(int(timeout / 0.05)):
+            if len(self.received) >= count:
+                return self.received
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"got {len(self.received)} of {count} messages")
+
+    async def close(self) -> None:
+        await self.client.disconnect()
+
+
+async def test_chat_reaches_area_counsellor_and_the_reply_comes_back_live(service: Service):
+    token = service.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
+    service.add_staff("ella@hel.fi", ["etelainen"])
+    resident = Resident(service)
+    await resident.connect()
+    ack = await resident.call("start", {"postal_code": "00940", "language": "fi",
+                                        "text": "Vuokra on maksamatta", "name": "Aino"})
+    assert set(ack) >= {"conversation_id", "token"}
+    [contact] = await service.wait_contacts(token, 1)
+    assert contact["channel"] == "chat"
+    assert contact["area"] == "itainen"
+    assert contact["assignee"]["email"] == "irma@hel.fi"
+    assert contact["case_id"] is not None
+    status, reply = await service.post_json(f"/api/v1/contacts/{contact['id']}/replies",
+                                            {"text": "Hei Aino, katsotaan yhdessä."}, token)
+    assert status == 201
+    [pushed] = await resident.wait_for(1)
+    assert pushed["text"] == "Hei Aino, katsotaan yhdessä."
+    assert pushed["sender"] == "counsellor" and pushed["id"] == reply["id"]
+    for _ in range(50):
+        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+        if detail["messages"][-1]["delivery"]["state"] == "sent":
+            break
+        await asyncio.sleep(0.05)
+    assert detail["messages"][-1]["delivery"]["state"] == "sent"
+    await resident.close()
+
+
+async def test_repeated_client_id_stores_one_message(service: Service):
+    token = service.add_staff("irma@hel.fi", ["itainen"])
+    resident = Resident(service)
+    await resident.connect()
+    await resident.call("start", {"postal_code": "00940", "language": "fi", "text": "Hei"})
+    first = await resident.call("message", {"client_id": "c-1", "text": "Toinen viesti"})
+    again = await resident.call("message", {"client_id": "c-1", "text": "Toinen viesti"})
+    assert first == again and isinstance(first["id"], int)
+    [contact] = await service.wait_contacts(token, 1)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+    assert [m["text"] for m in detail["messages"]] == ["Hei", "Toinen viesti"]
+    await resident.close()
+
+
+@pytest.mark.parametrize("payload, words", [
+    ({"language": "fi", "text": "Hei"}, "postal_code"),
+    ({"postal_code": "abc", "language": "fi", "text": "Hei"}, "postal_code"),
+    ({"postal_code": "00940", "language": "fi", "text": "   "}, "text"),
+    ({"postal_code": "00940", "language": "de", "text": "Hallo"}, "language"),
+    ("not an object", "start takes"),
+])
+async def test_bad_start_gets_an_error_ack_and_stores_nothing(service: Service, payload: Any,
+                                                              words: str):
+    token = service.add_staff("lead@hel.fi", [], role="lead")
+    resident = Resident(service)
+    await resident.connect()
+    ack = await resident.call("start", payload)
+    assert words in ack["error"]
+    assert (await service.get_json("/api/v1/contacts?folder=all", token))["items"] == []
+    await resident.close()
+
+
+async def test_message_before_start_is_refused(service: Service):
+    resident = Resident(service)
+    await resident.connect()
+    ack = await resident.call("message", {"client_id": "x", "text": "Hei"})
+    assert "start or resume" in ack["error"]
+    await resident.close()
+
+
+async def test_dropped_connection_resumes_and_gets_what_it_missed(service: Service):
+    token = service.add_staff("irma@hel.fi", ["itainen"])
+    first = Resident(service)
+    await first.connect()
+    started = await first.call("start", {"postal_code": "00940", "language": "fi",
+                                         "text": "Häätö uhkaa"})
+    await first.close()  # the resident's connection drops
+    [contact] = await service.wait_contacts(token, 1)
+    assert contact["urgency"] == "high"
+    _, answer = await service.post_json(f"/api/v1/contacts/{contact['id']}/replies",
+                                        {"text": "Soitan heti."}, token)
+    again = Resident(service)
+    await again.connect()
+    ack = await again.call("resume", {"token": started["token"], "last_seen_id": started["id"]})
+    assert ack == {"conversation_id": started["conversation_id"]}
+    [missed] = await again.wait_for(1)
+    assert missed["id"] == answer["id"] and missed["text"] == "Soitan heti."
+    bad = await again.call("resume", {"token": "not-a-token", "last_seen_id": 0})
+    assert "unknown" in bad["error"]
+    await again.close()
+
+
+async def test_other_origins_cannot_open_the_chat(service: Service):
+    resident = Resident(service, origin="https://evil.example")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await resident.connect()
+
+
+async def test_inbox_namespace_refuses_anonymous_and_pushes_to_the_area(service: Service):
+    token = service.add_staff("irma@hel.fi", ["itainen"])
+    other = service.add_staff("ella@hel.fi", ["etelainen"])
+    anonymous = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await anonymous.connect(service.url, namespaces=["/inbox"], transports=["websocket"],
+                                headers={"Origin": service.url})
+    seen: dict[str, list[dict[str, Any]]] = {"irma": [], "ella": []}
+    clients = []
+    for name, tok in (("irma", token), ("ella", other)):
+        client = socketio.AsyncClient(reconnection=False)
+        client.on("event", seen[name].append, namespace="/inbox")
+        await client.connect(service.url, namespaces=["/inbox"], transports=["websocket"],
+                             headers={"Origin": service.url}, auth={"token": tok})
+        clients.append(client)
+    resident = Resident(service)
+    await resident.connect()
+    await resident.call("start", {"postal_code": "00940", "language": "fi", "text": "Hei"})
+    for _ in range(100):
+        if seen["irma"]:
+            break
+        await asyncio.sleep(0.05)
+    assert seen["irma"][0]["type"] == "contact.created"
+    assert seen["irma"][0]["area"] == "itainen"
+    assert seen["ella"] == []
+    for client in clients:
+        await client.disconnect()
+    await resident.close()
