@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
