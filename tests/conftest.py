@@ -46,10 +46,13 @@ class Relay:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.reject: str | None = None  # an SMTP reply to give instead of accepting
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        if self.reject:
+            return self.reject
         data = envelope.original_content  # type: ignore[attr-defined]
         self.messages.append(message_from_bytes(data, policy=default_policy))  # type: ignore[arg-type]
         return "250 2.0.0 OK"
@@ -68,11 +71,6 @@ def relay() -> Iterator[Relay]:
     r.controller.start()
     yield r
     r.controller.stop()
-
-
-@pytest.fixture(scope="session")
-def dead_relay_port() -> int:
-    return free_port()  # nothing listens here
 
 
 def _env(tmp: Path, relay: Relay, database_url: str | None) -> dict[str, str]:
@@ -204,6 +202,7 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
     env["YHTEYS_HTTP_PORT"], env["YHTEYS_SMTP_PORT"] = str(free_port()), str(free_port())
     settings = Settings.from_env(env)
     relay.messages.clear()
+    relay.reject = None
     running = await start(settings)
     async with aiohttp.ClientSession() as http:
         yield Service(running, settings, relay, http)

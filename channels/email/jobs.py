@@ -6,6 +6,7 @@ Both are idempotent, because a queue may run a job twice.
 from __future__ import annotations
 
 import logging
+import smtplib
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -66,8 +67,9 @@ class EmailJobs:
             return
         try:
             send(mail, self.relay)
-        except (OSError, Exception) as exc:
-            final = attempts + 1 >= self.max_attempts
+        except (OSError, smtplib.SMTPException) as exc:
+            permanent = isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+            final = permanent or attempts + 1 >= self.max_attempts
             error = f"{type(exc).__name__}: {exc}"
             self.store.run(mark_delivery, message_id, "failed" if final else "retrying", error)
             if not final:

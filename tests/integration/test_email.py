@@ -169,9 +169,9 @@ async def test_html_mail_is_sanitised_and_identity_code_kept_only_as_hash(servic
     assert partner["case_id"] == contact["case_id"]
 
 
-async def test_failed_delivery_is_retried_and_visible(service: Service, dead_relay_port: int):
+async def test_failed_delivery_is_retried_and_visible(service: Service):
     token = service.add_staff("ville@hel.fi", ["lantinen"])
-    service.running.system.email_jobs.relay = ("127.0.0.1", dead_relay_port)
+    service.relay.reject = "451 4.3.0 Relay busy, try again later"
     await send(service, mail("Apua 00320 Helsinki"))
     [contact] = await service.wait_contacts(token, 1)
     await service.post_json(f"/api/v1/contacts/{contact['id']}/replies", {"text": "Vastaus"},
@@ -186,4 +186,21 @@ async def test_failed_delivery_is_retried_and_visible(service: Service, dead_rel
         await asyncio.sleep(0.1)
     assert delivery["state"] == "failed", states
     assert delivery["attempts"] == 3
-    assert "Connection refused" in delivery["error"] or "Errno" in delivery["error"]
+    assert "Relay busy" in delivery["error"]
+
+
+async def test_permanent_refusal_fails_at_once_without_retrying(service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    service.relay.reject = "550 5.1.1 No such user"
+    await send(service, mail("Apua 00320 Helsinki"))
+    [contact] = await service.wait_contacts(token, 1)
+    await service.post_json(f"/api/v1/contacts/{contact['id']}/replies", {"text": "Vastaus"},
+                            token, status=201)
+    for _ in range(100):
+        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+        delivery = detail["messages"][-1]["delivery"]
+        if delivery["state"] == "failed":
+            break
+        await asyncio.sleep(0.1)
+    assert delivery["state"] == "failed"
+    assert delivery["attempts"] == 1 and "No such user" in delivery["error"]
