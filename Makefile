@@ -1,7 +1,7 @@
 # Yhteys developer entry points. Everything runs from the repo's own .venv (made by `make setup`).
 #   make setup   install Debian packages (as root), .venv and node_modules; fast when up to date
 #   make run     serve on the embedded defaults (SQLite under ./var, in-process jobs);
-#                the app migrates its database itself on start
+#                first prints demo logins (one counsellor per area, a lead)
 #   make test    scripts/test.sh: throwaway PostgreSQL/Redis/Dovecot, linters, pytest twice
 #                (pytest arguments: make test ARGS='-x -k imap')
 #   make lint    ruff, mypy and import-linter only
@@ -14,6 +14,7 @@ setup:
 	bash scripts/setup.sh
 
 run: setup
+	$(VENV)/yhteys demo
 	$(VENV)/yhteys serve
 
 test:

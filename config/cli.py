@@ -9,9 +9,9 @@ import secrets
 import sys
 
 from config.settings import Settings
-from config.system import build_system
+from config.system import System, build_system
 from inbox.errors import Problem
-from inbox.staff import add_staff, create_token
+from inbox.staff import add_staff, create_token, set_password
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,22 +69,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _demo(system: object) -> None:
-    from config.system import System
-    from inbox.staff import add_staff
-
-    assert isinstance(system, System)
-    print("Demo counsellors (email / password):")
-    for area in system.reference.areas:
-        email = f"{area.code}@demo.yhteys.localhost"
+def _demo(system: System) -> None:
+    """One counsellor per area and a lead; running it again gives them new passwords."""
+    print("Demo logins (email / password):")
+    people = [(f"{a.code}@demo.yhteys.localhost", f"Neuvoja {a.name}", [a.code], "counsellor")
+              for a in system.reference.areas]
+    people.append(("lead@demo.yhteys.localhost", "Tiiminvetäjä", [], "lead"))
+    for email, name, areas, role in people:
         password = secrets.token_urlsafe(9)
         try:
-            system.store.run(add_staff, email, f"Neuvoja {area.name}", [area.code],
-                             "counsellor", password, ["fi", "sv", "en"])
+            system.store.run(add_staff, email, name, areas, role, password, ["fi", "sv", "en"])
         except Problem:
-            print(f"  {email}  (exists already; password unchanged)")
-            continue
-        print(f"  {email}  {password}")
+            system.store.run(set_password, email, password)
+        print(f"  {email:40} {password}")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,13 @@ def add_staff(
     return staff
 
 
+def set_password(session: Session, email: str, password: str) -> None:
+    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    if staff is None:
+        raise bad_request(f"no staff member {email}")
+    staff.password_hash = _hasher.hash(password)
+
+
 def check_password(session: Session, email: str, password: str) -> Principal | None:
     staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     try:
