@@ -205,5 +205,6 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
     relay.reject = None
     running = await start(settings)
     async with aiohttp.ClientSession() as http:
-        yield Service(running, settings, relay, http)
-    await running.stop()
+        svc = Service(running, settings, relay, http)
+        yield svc
+    await svc.running.stop()  # the one running now: a test may have restarted it

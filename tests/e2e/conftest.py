@@ -1,0 +1,61 @@
+"""A real browser for the end-to-end tests: Debian's chromium driven by Playwright.
+
+Never `playwright install`: the browser is the system's chromium (apt-get install chromium).
+`watch(page, label)` collects a page's console errors, uncaught exceptions and
+Content-Security-Policy violations into one list that a test asserts stays empty.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking"]
+
+# Init scripts are injected by the browser itself, outside the page's script-src 'self',
+# so this listener sees every violation, including ones that produce no console message.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__yhteysCsp(`${e.effectiveDirective} blocked ${e.blockedURI || "(inline)"}`
+                     + ` in ${e.sourceFile || e.documentURI}:${e.lineNumber}`);
+});
+"""
+
+Watch = Callable[[Page, str], Awaitable[list[str]]]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("chromium is not on PATH: apt-get install -y chromium "
+                    "(never `playwright install`)")
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest.fixture
+def watch() -> Watch:
+    async def _watch(page: Page, label: str) -> list[str]:
+        problems: list[str] = []
+
+        def on_console(msg: ConsoleMessage) -> None:
+            if msg.type in ("error", "assert"):
+                problems.append(f"{label}: console {msg.type}: {msg.text} {msg.location}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: problems.append(f"{label}: uncaught {exc}"))
+        await page.expose_binding(
+            "__yhteysCsp", lambda _src, text: problems.append(f"{label}: CSP {text}"))
+        await page.add_init_script(CSP_LISTENER)
+        return problems
+
+    return _watch

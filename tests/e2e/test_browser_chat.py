@@ -1,0 +1,91 @@
+"""A resident's chat reaches the area counsellor's live inbox and the answer comes back live,
+in a real browser (Debian's chromium), with no console errors and no CSP violations."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import Service
+from tests.e2e.conftest import Watch
+
+pytestmark = pytest.mark.browser
+
+TIMEOUT = 10_000  # ms, for every wait on something the server pushes
+PASSWORD = "kontula-korttelit-2024"
+QUESTION = "Vuokra on kaksi kuukautta maksamatta, mitä teen?"
+ANSWER = "Hei Aino! Soitetaan vuokranantajalle yhdessä <b>huomenna</b>."
+
+
+async def mark(page: Page) -> None:
+    """Marks the loaded document; the mark survives only if the page is never reloaded."""
+    await page.evaluate("window.__yhteysNoReload = true")
+
+
+async def not_reloaded(page: Page) -> bool:
+    return bool(await page.evaluate("window.__yhteysNoReload === true"))
+
+
+async def test_chat_reaches_counsellor_live_and_answer_comes_back_live(
+        service: Service, browser: Browser, watch: Watch) -> None:
+    expect.set_options(timeout=TIMEOUT)
+    token = service.add_staff("irma@hel.fi", ["itainen"], password=PASSWORD,
+                              name="Irma Itäinen")
+    service.add_staff("ella@hel.fi", ["etelainen"], name="Ella Eteläinen")
+
+    # The counsellor logs in through the form and waits on her inbox, live.
+    counsellor = await (await browser.new_context()).new_page()
+    problems = await watch(counsellor, "counsellor")
+    await counsellor.goto(f"{service.url}/login?next=/inbox")
+    await counsellor.get_by_label("Sähköposti").fill("irma@hel.fi")
+    await counsellor.get_by_label("Salasana").fill(PASSWORD)
+    await counsellor.get_by_role("button", name="Kirjaudu", exact=True).click()
+    await expect(counsellor).to_have_url(re.compile(r"/inbox$"))
+    await expect(counsellor.locator("#live-status")).to_have_text("Päivittyy reaaliajassa")
+    await mark(counsellor)
+
+    # Only now does the resident start a chat, in a context of their own.
+    resident = await (await browser.new_context()).new_page()
+    problems += await watch(resident, "resident")
+    await resident.goto(f"{service.url}/chat")
+    await resident.get_by_label("Postinumero").fill("00940")
+    await resident.get_by_label("Nimi").fill("Aino")
+    await resident.get_by_label("Miten voimme auttaa?").fill(QUESTION)
+    await resident.get_by_role("button", name="Aloita chat").click()
+    await expect(resident.locator("#chat-log li[data-sender=resident]")).to_have_text(
+        re.compile(re.escape(QUESTION)))
+    await expect(resident.locator("#chat-send")).to_be_visible()
+    await mark(resident)
+
+    # The new row appears in the open inbox without a reload.
+    row = counsellor.locator("#contacts tbody tr", has_text=QUESTION)
+    await expect(row).to_be_visible()
+    await expect(row).to_contain_text("Irma Itäinen")
+    assert await not_reloaded(counsellor), "the inbox page was reloaded"
+
+    # The contact: assigned to her, routed because of the postal code.
+    await row.get_by_role("link").first.click()
+    await expect(counsellor).to_have_url(re.compile(r"/contacts/\d+$"))
+    await expect(counsellor.locator("#assignee")).to_have_text("Irma Itäinen")
+    await expect(counsellor.locator("#routing")).to_contain_text("00940")
+    await expect(counsellor.locator("#messages")).to_contain_text(QUESTION)
+    [contact] = await service.wait_contacts(token, 1)
+    assert contact["assignee"]["email"] == "irma@hel.fi"
+    assert contact["area"] == "itainen"
+
+    # She answers; the answer is stored and shown back on her page.
+    await counsellor.get_by_label(re.compile("^Vastaus")).fill(ANSWER)
+    await counsellor.get_by_role("button", name="Lähetä").click()
+    await expect(counsellor.locator("#messages li", has_text=ANSWER)).to_be_visible()
+
+    # The resident sees it as the counsellor's message, as plain text, without a reload.
+    answer = resident.locator("#chat-log li[data-sender=counsellor]")
+    await expect(answer).to_have_count(1)
+    await expect(answer.locator(".text")).to_have_text(ANSWER)
+    await expect(answer).to_contain_text("Irma")
+    assert await answer.locator("b").count() == 0, "chat text was rendered as HTML"
+    assert await not_reloaded(resident), "the chat page was reloaded"
+
+    assert not problems, "\n".join(problems)
