@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,12 @@ class Running:
     smtp: asyncio.base_events.Server
     http_port: int
     smtp_port: int
+    stopped: bool = False
 
     async def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
         self.smtp.close()
         await self.smtp.wait_closed()
         await self.runner.cleanup()
@@ -81,11 +86,15 @@ async def start(settings: Settings) -> Running:
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     await site.start()
+    tls = _tls_context(settings)
+    tls_only = frozenset(d for p in system.reference.partners if p.tls_required
+                         for d in p.domains) if tls else frozenset()
     handler = EmailHandler(system.store, system.jobs, system.accepts_mail_for,
-                           settings.service_address)
+                           settings.service_address, tls_only)
     smtp = await loop.create_server(
         lambda: YhteysSMTP(handler, data_size_limit=settings.smtp_max_bytes,
-                           hostname=settings.service_domain, ident="Yhteys ESMTP"),
+                           hostname=settings.service_domain, ident="Yhteys ESMTP",
+                           tls_context=tls),
         settings.smtp_host, settings.smtp_port,
     )
     http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -94,6 +103,16 @@ async def start(settings: Settings) -> Running:
     log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
              settings.smtp_host, smtp_port)
     return Running(system, runner, smtp, http_port, smtp_port)
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """STARTTLS when a certificate is configured; partners' TLS policy applies only then."""
+    if settings.smtp_tls_cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key)
+    return context
 
 
 class _EmailDeliverer:

@@ -31,6 +31,8 @@ class Settings:
     smtp_max_bytes: int
     retry_delays: tuple[float, ...]
     var_dir: Path
+    smtp_tls_cert: Path | None = None
+    smtp_tls_key: Path | None = None
 
     @property
     def embedded(self) -> bool:
@@ -70,6 +72,10 @@ class Settings:
                 float(d) for d in env.get("YHTEYS_RETRY_DELAYS", "10,60,300,1800").split(",")
             ),
             var_dir=var_dir,
+            smtp_tls_cert=Path(env["YHTEYS_SMTP_TLS_CERT"]) if env.get("YHTEYS_SMTP_TLS_CERT")
+            else None,
+            smtp_tls_key=Path(env["YHTEYS_SMTP_TLS_KEY"]) if env.get("YHTEYS_SMTP_TLS_KEY")
+            else None,
         )
 
 

@@ -142,7 +142,15 @@ class Service:
     settings: Settings
     relay: Relay
     http: aiohttp.ClientSession
+    env: dict[str, str]
     tokens: dict[str, str] = field(default_factory=dict)
+
+    async def restart(self, **overrides: str) -> None:
+        """Stop and start again on the same database, with some settings changed."""
+        await self.running.stop()
+        self.env.update(overrides)
+        self.settings = Settings.from_env(self.env)
+        self.running = await start(self.settings)
 
     @property
     def url(self) -> str:
@@ -205,6 +213,6 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
     relay.reject = None
     running = await start(settings)
     async with aiohttp.ClientSession() as http:
-        svc = Service(running, settings, relay, http)
+        svc = Service(running, settings, relay, http, env)
         yield svc
     await svc.running.stop()  # the one running now: a test may have restarted it

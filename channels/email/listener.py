@@ -24,6 +24,8 @@ UNKNOWN_RECIPIENT = "550 5.1.1 No such mailbox here; write to {address}"
 BAD_ADDRESS = "553 5.1.3 That is not a valid mail address"
 TOO_BIG = "552 5.3.4 Message exceeds the size limit of {limit} bytes"
 TRY_LATER = "451 4.3.0 Could not store the message; please try again later"
+SENDER_OK = "250 2.1.0 Sender OK"
+TLS_FIRST = "530 5.7.0 Mail from {domain} must be sent over STARTTLS"
 # aiosmtpd's own fixed replies, given the enhanced status codes of RFC 3463.
 _ENHANCED = {
     "552 Error: Too much mail data": TOO_BIG,
@@ -52,11 +54,22 @@ class EmailHandler:
     """aiosmtpd hooks: RCPT checks the recipient, DATA commits then acknowledges."""
 
     def __init__(self, store: Store, jobs: JobQueue, accepts: Callable[[str], bool],
-                 service_address: str):
+                 service_address: str, tls_only_domains: frozenset[str] = frozenset()):
         self.store = store
         self.jobs = jobs
         self.accepts = accepts
         self.service_address = service_address
+        # Partners whose mail carries personal data must not cross the network in clear.
+        self.tls_only_domains = tls_only_domains
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, mail_options: list[str]) -> str:
+        domain = address.rpartition("@")[2].lower()
+        if domain in self.tls_only_domains and session.ssl is None:
+            return TLS_FIRST.format(domain=domain)
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return SENDER_OK
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:

@@ -7,7 +7,6 @@ import asyncio
 from sqlalchemy import select
 
 from channels.email.listener import idempotency_key
-from config.serve import start
 from inbox.contacts import reply
 from inbox.models import Message, RawInbound
 from inbox.raw import store_raw
@@ -18,13 +17,13 @@ from tests.integration.test_email import mail, send
 
 async def test_mail_stored_before_a_crash_is_routed_after_restart(service: Service):
     lead = service.add_staff("lead@hel.fi", [], role="lead")
-    await service.running.stop()
+    await service.running.stop()  # the crash
     # The crash: the mail was committed (and 250 said) but its job never ran.
     data = mail("Vuokravelka, 00320 Helsinki", message_id="<crash@example.com>").as_bytes()
     store = service.running.system.store
     raw_id, created = store.run(store_raw, "email", idempotency_key(data), {}, data)
     assert created
-    service.running = await start(service.settings)
+    await service.restart()
     [contact] = await service.wait_contacts(lead, 1)
     assert contact["area"] == "lantinen"
     state = service.running.system.store.run(
@@ -36,12 +35,12 @@ async def test_reply_left_pending_by_a_crash_is_delivered_after_restart(service:
     token = service.add_staff("ville@hel.fi", ["lantinen"])
     await send(service, mail("Apua, 00320 Helsinki", message_id="<p1@example.com>"))
     [contact] = await service.wait_contacts(token, 1)
-    await service.running.stop()
+    await service.running.stop()  # the crash
     # The crash: the reply was stored as pending, then the process died before handing it on.
     store = service.running.system.store
     who = store.run(principal_for_token, token)
     message = store.run(reply, who, contact["id"], "Vastaus ennen kaatumista")
-    service.running = await start(service.settings)
+    await service.restart()
     out = await asyncio.to_thread(service.relay.wait_for, 1)
     assert "Vastaus ennen kaatumista" in out[0].get_content()
     for _ in range(100):
