@@ -67,7 +67,8 @@ async def start(settings: Settings) -> Running:
                                cors_allowed_origins=list(settings.allowed_origins))
     inbox = InboxNamespace(system.store)
     sio.register_namespace(inbox)
-    sio.register_namespace(ChatNamespace(system.store, system.router, RateLimit(60).allow))
+    sio.register_namespace(ChatNamespace(system.store, system.router, RateLimit(60).allow,
+                                         RateLimit(30).allow))
     system.events.subscribers.append(_loop_subscriber(loop, inbox))
     system.deliverers.register("chat", ChatDeliverer(sio, system.store, loop))
     system.deliverers.register("email", _EmailDeliverer(system))

@@ -52,16 +52,20 @@ def _text(data: dict[str, Any]) -> str | dict[str, str]:
 
 
 class ChatNamespace(socketio.AsyncNamespace):
-    def __init__(self, store: Store, router: Router, allow: Callable[[str], bool]):
+    def __init__(self, store: Store, router: Router, allow: Callable[[str], bool],
+                 allow_message: Callable[[str], bool]):
         super().__init__(NAMESPACE)
         self.store = store
         self.router = router
-        self.allow = allow  # rate limit per client address
+        self.allow = allow  # connections per client address
+        self.allow_message = allow_message  # starts and messages per connection
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         return self.allow(str(environ.get("REMOTE_ADDR", "?")))
 
     async def on_start(self, sid: str, data: Any) -> dict[str, Any]:
+        if not self.allow_message(sid):
+            return {"error": "too many messages; wait a moment and try again"}
         if not isinstance(data, dict):
             return {"error": "start takes {postal_code, language, text, name?}"}
         postal = data.get("postal_code")
@@ -113,6 +117,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         conversation_id = session.get("conversation_id")
         if conversation_id is None:
             return {"error": "start or resume a conversation first"}
+        if not self.allow_message(sid):
+            return {"error": "too many messages; wait a moment and try again"}
         if not isinstance(data, dict):
             return {"error": "message takes {client_id, text}"}
         client_id = data.get("client_id")

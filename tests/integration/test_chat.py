@@ -166,3 +166,20 @@ async def test_inbox_namespace_refuses_anonymous_and_pushes_to_the_area(service:
     for client in clients:
         await client.disconnect()
     await resident.close()
+
+
+async def test_a_flooding_client_is_slowed_down_without_losing_what_was_acked(service: Service):
+    token = service.add_staff("irma@hel.fi", ["itainen"])
+    resident = Resident(service)
+    await resident.connect()
+    await resident.call("start", {"postal_code": "00940", "language": "fi", "text": "Hei"})
+    acks = [await resident.call("message", {"client_id": f"c{i}", "text": f"viesti {i}"})
+            for i in range(40)]
+    stored = [a for a in acks if "id" in a]
+    refused = [a for a in acks if "error" in a]
+    assert len(stored) == 29 and len(refused) == 11  # 30 a minute, the start included
+    assert "too many" in refused[0]["error"]
+    [contact] = await service.wait_contacts(token, 1)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+    assert len(detail["messages"]) == 30
+    await resident.close()
