@@ -89,13 +89,20 @@ def callback_json(callback: CallbackRequest) -> dict[str, Any]:
     }
 
 
-def open_callbacks(session: Session, who: Principal) -> list[dict[str, Any]]:
+def open_callbacks(session: Session, who: Principal, view: str = "api.callbacks"
+                   ) -> list[dict[str, Any]]:
+    """The queue shows residents' numbers and topics, so each row read is access-logged."""
     query = select(CallbackRequest).where(CallbackRequest.state.in_(("open", "claimed")))
     if not who.sees_all_areas:
         query = query.where(
             CallbackRequest.area_code.in_(who.areas) | CallbackRequest.area_code.is_(None)
         )
-    rows = session.scalars(query.order_by(CallbackRequest.priority.desc(), CallbackRequest.id))
+    rows = list(session.scalars(
+        query.order_by(CallbackRequest.priority.desc(), CallbackRequest.id)))
+    for callback in rows:
+        contact = session.get(Contact, callback.contact_id) if callback.contact_id else None
+        if contact is not None:
+            log_access(session, who, view, contact=contact)
     return [callback_json(c) for c in rows]
 
 

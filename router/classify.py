@@ -10,18 +10,19 @@ from router.context import Context
 REASON_WORDS: list[tuple[int, str]] = [
     (12, r"häätö|häädö|vräkning|evict"),
     (10, r"asunnottom|kadulle|bostadslös|homeless"),
-    (6, r"kriisi|kris|crisis"),
+    (6, r"kriisi|kris(?!t)|crisis"),
     (2, r"vuokravel|hyresskuld|rent (debt|arrears)|arrears"),
-    (1, r"vuokranmaks|vuokra.{0,20}maksa|betala hyran|pay(ing)? (the )?rent"),
+    (1, r"vuokranmaks|vuokra.{0,20}maksa|maksa.{0,20}vuokra|betala hyran"
+        r"|pay(ing)? (the )?rent"),
     (14, r"liian kallis|ylikallis|för dyr|too expensive|can't afford"),
     (3, r"häiriö|häiritsev|störning|disturb|noise"),
     (4, r"huono hoito|siivo|vanskött|hoarding"),
-    (11, r"home|kosteus|asumisterv|mögel|mould|mold"),
+    (11, r"\bhomee|\bhomett|homeong|homeiti|kosteus|asumisterv|mögel|mould|mold\b"),
     (5, r"asunnon vaihto|asunnon haku|vaihtaa asunto|byta bostad|new apartment|exchange"),
     (7, r"kulttuuri|kultur|cultur"),
 ]
 URGENT_WORDS = (
-    r"häätö|häädö|vräkning|evict|käräjä|tingsrätt|court|kotiutu|discharg|utskriv"
+    r"häätö|häädö|vräkning|evict|käräjä|tingsrätt|\bcourts?\b|kotiut|discharg|utskriv"
     r"|kriisi|kris\b|crisis|huomenna|tomorrow|i morgon"
 )
 

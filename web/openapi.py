@@ -23,6 +23,8 @@ CONTACT_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": 
 PATHS: dict[str, Any] = {
     "/healthz": {"get": {"summary": "Liveness and database check", "security": [],
                          "responses": {"200": _json({"type": "object"})}}},
+    "/api/v1/openapi.json": {"get": {"summary": "This OpenAPI document", "security": [],
+                                     "responses": {"200": _json({"type": "object"})}}},
     "/api/v1/me": {"get": {"summary": "The authenticated staff member", "security": STAFF,
                            "responses": {"200": _json({"type": "object"}), **_errors(401)}}},
     "/api/v1/contacts": {"get": {

@@ -75,7 +75,7 @@ class Pages:
 
     async def callbacks(self, request: web.Request) -> web.Response:
         who = require_staff(request)
-        items = await self.store.call(open_callbacks, who)
+        items = await self.store.call(open_callbacks, who, "page.callbacks")
         return _page(request, "callbacks.html", who, items=items,
                      claimed=request.query.get("claimed"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -47,12 +48,20 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return problem_response(500, "Internal error", "the error was logged")
 
 
+def _harden(headers: MutableMapping[str, str]) -> None:
+    headers.setdefault("Content-Security-Policy", STRICT_CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cache-Control", "no-store")
+
+
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Cache-Control", "no-store")
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # redirects and HTML error pages are raised, not returned
+        _harden(exc.headers)
+        raise
+    _harden(response.headers)
     return response

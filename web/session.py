@@ -19,7 +19,8 @@ LOGIN_CSRF_COOKIE = "yhteys_login"
 
 def _safe_next(target: str | None) -> str:
     """Only local paths, so the login form cannot be used to redirect elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and target.isprintable()):
         return target
     return "/"
 
