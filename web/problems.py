@@ -48,12 +48,16 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         return problem_response(500, "Internal error", "the error was logged")
 
 
-def _harden(headers: MutableMapping[str, str]) -> None:
+def _harden(headers: MutableMapping[str, str], path: str) -> None:
     headers.setdefault("Content-Security-Policy", STRICT_CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on our
+    # own form posts, which the origin check must refuse. Other sites still get nothing.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cache-Control", "no-store")
+    # Personal data is never cached; the static assets hold none and may be.
+    public = path.startswith(("/static/", "/vendor/"))
+    headers.setdefault("Cache-Control", "public, max-age=3600" if public else "no-store")
 
 
 @web.middleware
@@ -61,7 +65,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     try:
         response = await handler(request)
     except web.HTTPException as exc:  # redirects and HTML error pages are raised, not returned
-        _harden(exc.headers)
+        _harden(exc.headers, request.path)
         raise
-    _harden(response.headers)
+    _harden(response.headers, request.path)
     return response

@@ -58,13 +58,13 @@ class SessionRoutes:
         form = await request.post()
         sent, expected = str(form.get("csrf_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE)
         if not expected or not hmac.compare_digest(sent, expected):
-            return self._form(request, "The form expired. Please try again.", 403)
+            return self._form(request, "Lomake vanheni. Yritä uudelleen.", 403)
         if not self.allow(request.remote or "?"):
-            return self._form(request, "Too many attempts. Wait a minute.", 429)
+            return self._form(request, "Liian monta yritystä. Odota hetki ja yritä uudelleen.", 429)
         who = await self.store.call(check_password, str(form.get("email", "")),
                                     str(form.get("password", "")))
         if who is None:
-            return self._form(request, "Wrong email or password.", 401)
+            return self._form(request, "Sähköposti tai salasana on väärin.", 401)
         token, _csrf = await self.store.call(open_session, who)
         response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",

@@ -28,12 +28,22 @@ async def not_reloaded(page: Page) -> bool:
     return bool(await page.evaluate("window.__yhteysNoReload === true"))
 
 
+async def start_chat(page: Page, service: Service, text: str) -> None:
+    await page.goto(f"{service.url}/chat")
+    await page.get_by_label("Postinumero").fill("00940")
+    await page.get_by_label("Nimi").fill("Aino")
+    await page.get_by_label("Miten voimme auttaa?").fill(text)
+    await page.get_by_role("button", name="Aloita chat").click()
+    await expect(page.locator("#chat-log li[data-sender=resident] .text")).to_have_text(text)
+    await expect(page.locator("#chat-send")).to_be_visible()
+
+
 async def test_chat_reaches_counsellor_live_and_answer_comes_back_live(
         service: Service, browser: Browser, watch: Watch) -> None:
     expect.set_options(timeout=TIMEOUT)
     token = service.add_staff("irma@hel.fi", ["itainen"], password=PASSWORD,
                               name="Irma Itäinen")
-    service.add_staff("ella@hel.fi", ["etelainen"], name="Ella Eteläinen")
+    service.add_staff("ella@hel.fi", ["etelainen"], password=None, name="Ella Eteläinen")
 
     # The counsellor logs in through the form and waits on her inbox, live.
     counsellor = await (await browser.new_context()).new_page()
@@ -49,14 +59,7 @@ async def test_chat_reaches_counsellor_live_and_answer_comes_back_live(
     # Only now does the resident start a chat, in a context of their own.
     resident = await (await browser.new_context()).new_page()
     problems += await watch(resident, "resident")
-    await resident.goto(f"{service.url}/chat")
-    await resident.get_by_label("Postinumero").fill("00940")
-    await resident.get_by_label("Nimi").fill("Aino")
-    await resident.get_by_label("Miten voimme auttaa?").fill(QUESTION)
-    await resident.get_by_role("button", name="Aloita chat").click()
-    await expect(resident.locator("#chat-log li[data-sender=resident]")).to_have_text(
-        re.compile(re.escape(QUESTION)))
-    await expect(resident.locator("#chat-send")).to_be_visible()
+    await start_chat(resident, service, QUESTION)
     await mark(resident)
 
     # The new row appears in the open inbox without a reload.
@@ -77,7 +80,7 @@ async def test_chat_reaches_counsellor_live_and_answer_comes_back_live(
 
     # She answers; the answer is stored and shown back on her page.
     await counsellor.get_by_label(re.compile("^Vastaus")).fill(ANSWER)
-    await counsellor.get_by_role("button", name="Lähetä").click()
+    await counsellor.get_by_role("button", name="Lähetä vastaus").click()
     await expect(counsellor.locator("#messages li", has_text=ANSWER)).to_be_visible()
 
     # The resident sees it as the counsellor's message, as plain text, without a reload.
@@ -88,4 +91,22 @@ async def test_chat_reaches_counsellor_live_and_answer_comes_back_live(
     assert await answer.locator("b").count() == 0, "chat text was rendered as HTML"
     assert await not_reloaded(resident), "the chat page was reloaded"
 
+    assert not problems, "\n".join(problems)
+
+
+async def test_chat_page_reload_resumes_the_conversation_once(
+        service: Service, browser: Browser, watch: Watch) -> None:
+    expect.set_options(timeout=TIMEOUT)
+    resident = await (await browser.new_context()).new_page()
+    problems = await watch(resident, "resident")
+    await start_chat(resident, service, "Ensimmäinen <i>viesti</i>")
+    await resident.get_by_label("Viesti").fill("Toinen viesti")
+    await resident.keyboard.press("Enter")  # Enter sends, Shift+Enter would add a line
+    log = resident.locator("#chat-log li .text")
+    await expect(log).to_have_text(["Ensimmäinen <i>viesti</i>", "Toinen viesti"])
+
+    await resident.reload()  # the token in sessionStorage resumes the same conversation
+    await expect(resident.locator("#chat-send")).to_be_visible()
+    await expect(log).to_have_text(["Ensimmäinen <i>viesti</i>", "Toinen viesti"])
+    assert await resident.locator("#chat-log i").count() == 0, "chat text was rendered as HTML"
     assert not problems, "\n".join(problems)
