@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -14,11 +15,16 @@ from sqlalchemy.orm import Session
 from inbox.access import ROLES, Principal
 from inbox.errors import Problem, bad_request
 from inbox.models import ApiToken, Area, Staff, StaffArea, StaffSession
+from inbox.store import Store
 
 _hasher = PasswordHasher()
 SESSION_LIFETIME = timedelta(hours=10)
-# Verifying against a real hash when the account is unknown keeps timing uniform.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(8))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against a real hash when the account is unknown keeps timing uniform."""
+    return _hasher.hash(secrets.token_hex(8))
 
 
 def _digest(token: str) -> str:
@@ -69,16 +75,21 @@ def set_password(session: Session, email: str, password: str) -> None:
     staff.password_hash = _hasher.hash(password)
 
 
-def check_password(session: Session, email: str, password: str) -> Principal | None:
+def _account(session: Session, email: str) -> tuple[Principal, str] | None:
     staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    try:
-        _hasher.verify(staff.password_hash if staff and staff.password_hash else _DUMMY_HASH,
-                       password)
-    except (VerificationError, InvalidHashError):
-        return None
     if staff is None or staff.password_hash is None:
         return None
-    return principal_of(staff)
+    return principal_of(staff), staff.password_hash
+
+
+def check_password(store: Store, email: str, password: str) -> Principal | None:
+    """The deliberately slow hash check runs outside any transaction, holding no lock."""
+    account = store.run(_account, email)
+    try:
+        _hasher.verify(account[1] if account else _dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return account[0] if account else None
 
 
 def create_token(session: Session, email: str) -> str:

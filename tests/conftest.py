@@ -122,7 +122,7 @@ def worker(base_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes] | None]
         proc.kill()
 
 
-def _reset_database(url: str) -> None:
+def reset_database(url: str) -> None:
     """Empty every table (the schema stays) so each test starts from nothing."""
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -204,7 +204,7 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
                   worker: object) -> AsyncIterator[Service]:
     env = dict(base_env)
     if BACKEND == "postgres":
-        _reset_database(env["YHTEYS_DATABASE_URL"])
+        reset_database(env["YHTEYS_DATABASE_URL"])
     else:
         env["YHTEYS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'yhteys.db'}"
     env["YHTEYS_HTTP_PORT"], env["YHTEYS_SMTP_PORT"] = str(free_port()), str(free_port())
