@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd logs every command, senders' addresses included: personal data stays out.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     settings = Settings.from_env()
     if args.command == "serve":
         from config.serve import serve_forever

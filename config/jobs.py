@@ -9,6 +9,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from redis import Redis
@@ -29,6 +30,9 @@ class InProcessJobs:
     def __init__(self, handlers: dict[str, Handler], delays: tuple[float, ...]):
         self.handlers = handlers
         self.delays = delays
+        # Jobs get their own threads, so a backlog of them never delays the edges
+        # (an SMTP DATA waiting to be stored) in the loop's default pool.
+        self.executor = ThreadPoolExecutor(2, thread_name_prefix="yhteys-job")
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.running: set[str] = set()
@@ -56,7 +60,8 @@ class InProcessJobs:
         try:
             for attempt in range(len(self.delays) + 1):
                 try:
-                    await asyncio.to_thread(self.handlers[job], *args)
+                    await asyncio.get_running_loop().run_in_executor(
+                        self.executor, functools.partial(self.handlers[job], *args))
                     return
                 except Exception as exc:
                     if attempt >= len(self.delays):
@@ -69,11 +74,15 @@ class InProcessJobs:
                 self.running.discard(job_id)
 
     async def drain(self, grace: float = 10) -> None:
-        """Let running jobs finish on shutdown; cancel what is still waiting to retry."""
+        """On shutdown: give jobs `grace` seconds, cancel the rest, and wait for the ones
+        already running in a thread, so nothing touches the database after we return.
+        What was cancelled is found again on the next start (stored mail, pending replies).
+        """
         if self.tasks:
             _, pending = await asyncio.wait(set(self.tasks), timeout=grace)
             for task in pending:
                 task.cancel()
+        await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)
 
 
 class RqJobs:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from inbox.models import RawInbound
@@ -15,20 +16,24 @@ from inbox.store import emit
 def store_raw(
     session: Session, channel: str, key: str, envelope: dict[str, Any], data: bytes
 ) -> tuple[int, bool]:
-    """(id, created): a redelivery with the same idempotency key returns the first row."""
+    """(id, created): a redelivery with the same idempotency key returns the first row.
+
+    One INSERT … ON CONFLICT DO NOTHING on the edge's hot path: no ORM unit of work, and
+    two concurrent redeliveries cannot both insert.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    created = session.execute(
+        insert(RawInbound)
+        .values(channel=channel, idempotency_key=key, envelope=envelope, data=data)
+        .on_conflict_do_nothing(index_elements=[RawInbound.idempotency_key])
+        .returning(RawInbound.id)
+    ).scalar()
+    if created is not None:
+        return created, True
     existing = session.scalar(select(RawInbound.id).where(RawInbound.idempotency_key == key))
-    if existing is not None:
-        return existing, False
-    row = RawInbound(channel=channel, idempotency_key=key, envelope=envelope, data=data)
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:  # a concurrent redelivery won the race
-        again = session.scalar(select(RawInbound.id).where(RawInbound.idempotency_key == key))
-        assert again is not None
-        return again, False
-    return row.id, True
+    assert existing is not None
+    return existing, False
 
 
 def load_raw(session: Session, raw_id: int) -> RawInbound | None:

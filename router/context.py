@@ -19,7 +19,7 @@ class Context:
     session: Session
     inbound: Inbound
     hetu_key: bytes
-    text: str  # the inbound text with any identity code redacted
+    text: str  # the inbound text as received (only what is stored gets redacted)
     placement: Placement = field(
         default_factory=lambda: Placement(who_contacted=WHO_CLIENT, urgency="normal",
                                           steps=[], summary="")

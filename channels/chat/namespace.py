@@ -134,7 +134,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         recorded: Recorded = await self.store.call(self.router.route, inbound)
         if recorded.created:
             await self.emit("message", {"id": recorded.message_id, "text": text,
-                                        "sender": "resident", "name": None},
+                                        "sender": "resident", "name": None,
+                                        "at": inbound.received_at.isoformat()},
                             room=room(conversation_id), skip_sid=sid)
         return {"id": recorded.message_id}
 

@@ -14,12 +14,20 @@ from sqlalchemy.orm import Session
 from channels.email.outbound import compose_reply, send
 from channels.email.parse import Unparseable, parse_email
 from inbox.contacts import mark_delivery
+from inbox.inbound import Inbound
 from inbox.models import Message
 from inbox.raw import load_raw, mark_unparseable
 from inbox.store import Store
 from router.pipeline import Router
 
 log = logging.getLogger(__name__)
+
+
+def _permanent(exc: Exception) -> bool:
+    """A 5xx answer will not change on retry; a 4xx or a network error may."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
 
 
 class RetryLater(Exception):
@@ -36,20 +44,23 @@ class EmailJobs:
     max_attempts: int
 
     def process(self, raw_id: int) -> None:
-        with self.store.unit() as session:
-            self._process(session, raw_id)
-
-    def _process(self, session: Session, raw_id: int) -> None:
-        raw = load_raw(session, raw_id)
+        """Parse outside any transaction (it is the slow part), then route in one."""
+        raw = self.store.run(load_raw, raw_id)
         if raw is None or raw.state != "stored":
             return  # processed already (the job ran twice) or gone
         try:
             inbound = parse_email(raw.data, raw.id, raw.idempotency_key, raw.received_at)
         except Unparseable as exc:
             log.warning("raw mail %s kept for manual handling: %s", raw_id, exc)
-            mark_unparseable(session, raw_id, str(exc))
+            self.store.run(mark_unparseable, raw_id, str(exc))
             return
-        self.router.route(session, inbound)
+        self.store.run(self._route, inbound)
+
+    def _route(self, session: Session, inbound: Inbound) -> None:
+        assert inbound.raw_id is not None
+        raw = load_raw(session, inbound.raw_id)
+        if raw is not None and raw.state == "stored":  # no concurrent run got there first
+            self.router.route(session, inbound)
 
     def send(self, message_id: int) -> None:
         """Try once; record the outcome on the message; raise RetryLater while tries remain."""
@@ -68,7 +79,7 @@ class EmailJobs:
         try:
             send(mail, self.relay)
         except (OSError, smtplib.SMTPException) as exc:
-            permanent = isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500
+            permanent = _permanent(exc)
             final = permanent or attempts + 1 >= self.max_attempts
             error = f"{type(exc).__name__}: {exc}"
             self.store.run(mark_delivery, message_id, "failed" if final else "retrying", error)

@@ -83,7 +83,8 @@ async def test_oversize_mail_gets_552_with_enhanced_code(service: Service):
 async def test_size_declared_too_big_is_refused_before_data(service: Service):
     def _try() -> tuple[int, bytes]:
         with smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=10) as client:
-            client.ehlo()
+            assert client.ehlo()[0] == 250
+            assert client.has_extn("enhancedstatuscodes")
             return client.mail("matti@example.com", [f"SIZE={10**9}"])
     code, text = await asyncio.to_thread(_try)
     assert code == 552 and text.startswith(b"5.3.4")
