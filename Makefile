@@ -13,7 +13,8 @@ VENV := .venv/bin
 setup:
 	bash scripts/setup.sh
 
-run: setup
+run:
+	bash scripts/setup.sh --run
 	$(VENV)/yhteys demo
 	$(VENV)/yhteys serve
 

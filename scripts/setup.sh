@@ -22,9 +22,11 @@ die() { log "ERROR: $*"; exit 1; }
 hash_files() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 # --- 1. Debian packages -------------------------------------------------------------------
+# `setup.sh --run` (make run) skips them: serving needs none of the test tools.
 APT_PACKAGES=(chromium dovecot-imapd swaks)
+[[ ${1:-} == --run ]] && APT_PACKAGES=()
 missing=()
-for pkg in "${APT_PACKAGES[@]}"; do
+for pkg in "${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"}"; do
     # dpkg -s alone also succeeds for removed packages whose config files remain.
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
         missing+=("$pkg")
