@@ -245,3 +245,30 @@ def mark_delivery(
         emit(session, {"type": "message.delivery", "contact_id": contact.id,
                        "message_id": message.id, "state": state})
     return message
+
+
+def take(session: Session, who: Principal, contact_id: int) -> Contact:
+    """The staff member takes the contact (and its open case, if it has no counsellor)."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or not can_see(who, contact):
+        raise not_found(f"contact {contact_id}")
+    contact.assignee_id = who.staff_id
+    contact.updated_at = datetime.now(UTC)
+    case = session.get(Case, contact.case_id) if contact.case_id else None
+    if case is not None and case.counsellor_id is None:
+        case.counsellor_id = who.staff_id
+    log_access(session, who, "take", contact=contact, action="write")
+    emit(session, contact_event("contact.updated", contact))
+    return contact
+
+
+def close(session: Session, who: Principal, contact_id: int) -> Contact:
+    """Done for now; a new message on the conversation opens it again."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or not can_see(who, contact):
+        raise not_found(f"contact {contact_id}")
+    contact.status = "closed"
+    contact.updated_at = datetime.now(UTC)
+    log_access(session, who, "close", contact=contact, action="write")
+    emit(session, contact_event("contact.updated", contact))
+    return contact

@@ -71,6 +71,26 @@ def claim_next(session: Session, who: Principal) -> CallbackRequest | None:
     raise Problem(409, "Busy", "other counsellors are claiming right now; try again")
 
 
+OUTCOMES = ("done", "no_answer")
+
+
+def finish_callback(session: Session, who: Principal, callback_id: int, outcome: str
+                    ) -> CallbackRequest:
+    """After the call: done, or no answer (back to the queue, the attempt counted)."""
+    if outcome not in OUTCOMES:
+        raise Problem(400, "Invalid input", f"outcome must be one of {', '.join(OUTCOMES)}")
+    callback = session.get(CallbackRequest, callback_id)
+    if callback is None or callback.claimed_by != who.staff_id or callback.state != "claimed":
+        raise Problem(409, "Not yours", f"callback {callback_id} is not claimed by you")
+    if outcome == "done":
+        callback.state = "done"
+    else:
+        callback.state, callback.claimed_by, callback.claimed_at = "open", None, None
+    emit(session, {"type": "callback.updated", "callback_id": callback.id,
+                   "area": callback.area_code})
+    return callback
+
+
 def callback_json(callback: CallbackRequest) -> dict[str, Any]:
     return {
         "id": callback.id,

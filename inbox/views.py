@@ -11,6 +11,7 @@ from inbox.access import Principal, can_see, log_access, visible_contacts
 from inbox.errors import bad_request, not_found
 from inbox.models import (
     Area,
+    Attachment,
     Contact,
     Conversation,
     Message,
@@ -135,6 +136,17 @@ def message_html(session: Session, who: Principal, contact_id: int, message_id: 
         raise not_found(f"message {message_id}")
     log_access(session, who, "message.html", contact=contact)
     return message.html
+
+
+def attachment_data(session: Session, who: Principal, contact_id: int, attachment_id: int
+                    ) -> tuple[str, bytes]:
+    contact = visible_contact(session, who, contact_id)
+    attachment = session.get(Attachment, attachment_id)
+    message = session.get(Message, attachment.message_id) if attachment else None
+    if attachment is None or message is None or message.conversation_id != contact.conversation_id:
+        raise not_found(f"attachment {attachment_id}")
+    log_access(session, who, "attachment", contact=contact)
+    return attachment.filename, attachment.data
 
 
 def conversation_messages_after(

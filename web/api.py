@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from inbox.contacts import close, take
 from inbox.errors import bad_request
 from inbox.outbound import Outbound
 from inbox.raw import unparsed
@@ -43,6 +44,8 @@ class ContactsApi:
             web.get("/api/v1/contacts", self.list),
             web.get("/api/v1/contacts/{id}", self.detail),
             web.post("/api/v1/contacts/{id}/replies", self.reply),
+            web.post("/api/v1/contacts/{id}/take", self.take),
+            web.post("/api/v1/contacts/{id}/close", self.close),
             web.get("/api/v1/unparsed", self.unparsed),
         ]
 
@@ -70,6 +73,16 @@ class ContactsApi:
             raise bad_request("text is required")
         message = await self.outbound.reply(who, path_id(request), text)
         return web.json_response(message, status=201)
+
+    async def take(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        await self.store.call(take, who, path_id(request))
+        return web.json_response(await self.store.call(contact_detail, who, path_id(request)))
+
+    async def close(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        await self.store.call(close, who, path_id(request))
+        return web.json_response(await self.store.call(contact_detail, who, path_id(request)))
 
     async def unparsed(self, request: web.Request) -> web.Response:
         require_staff(request)

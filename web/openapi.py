@@ -51,6 +51,16 @@ PATHS: dict[str, Any] = {
             "properties": {"text": {"type": "string", "maxLength": 20000}}}}}},
         "responses": {"201": _json({"$ref": "#/components/schemas/Message"}, "Stored"),
                       **_errors(400, 401, 403, 404)}}},
+    "/api/v1/contacts/{id}/take": {"post": {
+        "summary": "Assign the contact to me (and its case, if it has no counsellor)",
+        "security": STAFF, "parameters": CONTACT_ID,
+        "responses": {"200": _json({"$ref": "#/components/schemas/Contact"}),
+                      **_errors(401, 403, 404)}}},
+    "/api/v1/contacts/{id}/close": {"post": {
+        "summary": "Mark the contact handled; a new message opens it again",
+        "security": STAFF, "parameters": CONTACT_ID,
+        "responses": {"200": _json({"$ref": "#/components/schemas/Contact"}),
+                      **_errors(401, 403, 404)}}},
     "/api/v1/unparsed": {"get": {
         "summary": "Inbound input that could not be parsed, kept for manual handling",
         "security": STAFF, "responses": {"200": _json({"type": "object"}), **_errors(401)}}},

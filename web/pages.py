@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import aiohttp_jinja2
 from aiohttp import web
 
 from inbox.access import Principal
+from inbox.contacts import close, take
 from inbox.outbound import Outbound
-from inbox.phone import claim_next, open_callbacks
+from inbox.phone import claim_next, finish_callback, open_callbacks
 from inbox.store import Store
-from inbox.views import FOLDERS, contact_detail, list_contacts, message_html
+from inbox.views import FOLDERS, attachment_data, contact_detail, list_contacts, message_html
 from web.api import path_id
 from web.auth import CSRF, require_staff
 
@@ -35,9 +37,13 @@ class Pages:
             web.get("/inbox", self.inbox),
             web.get("/contacts/{id}", self.contact),
             web.post("/contacts/{id}/reply", self.reply),
+            web.post("/contacts/{id}/take", self.take),
+            web.post("/contacts/{id}/close", self.close),
+            web.get("/contacts/{id}/attachments/{aid}", self.attachment),
             web.get("/contacts/{id}/messages/{mid}/html", self.html_frame),
             web.get("/callbacks", self.callbacks),
             web.post("/callbacks/claim", self.claim),
+            web.post("/callbacks/{id}/outcome", self.callback_outcome),
             web.get("/chat", self.chat),
         ]
 
@@ -64,6 +70,28 @@ class Pages:
         await self.outbound.reply(who, contact_id, str(form.get("text", "")))
         raise web.HTTPSeeOther(f"/contacts/{contact_id}")
 
+    async def take(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        await self.store.call(take, who, path_id(request))
+        raise web.HTTPSeeOther(f"/contacts/{path_id(request)}")
+
+    async def close(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        await self.store.call(close, who, path_id(request))
+        raise web.HTTPSeeOther("/inbox")
+
+    async def attachment(self, request: web.Request) -> web.Response:
+        """Always a download, never rendered here: the bytes come from outside."""
+        who = require_staff(request)
+        found = await self.store.call(attachment_data, who, path_id(request),
+                                      path_id(request, "aid"))
+        filename, data = found
+        response = web.Response(body=data, content_type="application/octet-stream")
+        response.headers["Content-Disposition"] = (
+            f"attachment; filename*=UTF-8''{quote(filename)}")
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
+
     async def html_frame(self, request: web.Request) -> web.Response:
         who = require_staff(request)
         html = await self.store.call(message_html, who, path_id(request),
@@ -84,6 +112,13 @@ class Pages:
         callback = await self.store.call(claim_next, who)
         target = f"/callbacks?claimed={callback.id}" if callback else "/callbacks?claimed=none"
         raise web.HTTPSeeOther(target)
+
+    async def callback_outcome(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        form = await request.post()
+        await self.store.call(finish_callback, who, path_id(request),
+                              str(form.get("outcome", "")))
+        raise web.HTTPSeeOther("/callbacks")
 
     async def chat(self, request: web.Request) -> web.Response:
         return _page(request, "chat.html", None)

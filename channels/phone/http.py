@@ -16,7 +16,14 @@ from inbox.errors import Problem, bad_request
 from inbox.inbound import Inbound
 from inbox.lookups import postal_areas
 from inbox.models import Contact
-from inbox.phone import add_callback, callback_json, claim_next, log_call, open_callbacks
+from inbox.phone import (
+    add_callback,
+    callback_json,
+    claim_next,
+    finish_callback,
+    log_call,
+    open_callbacks,
+)
 from inbox.store import Store
 from router.identify import InvalidPhone, normalise_phone
 from router.pipeline import Router
@@ -37,6 +44,7 @@ class PhoneChannel:
             web.post("/api/v1/callbacks", self.request_callback),
             web.get("/api/v1/callbacks", self.list_callbacks),
             web.post("/api/v1/callbacks/claim", self.claim),
+            web.post("/api/v1/callbacks/{id}/outcome", self.outcome),
             web.post("/api/v1/calls", self.log_call),
         ]
 
@@ -89,6 +97,16 @@ class PhoneChannel:
         callback = await self.store.call(claim_next, who)
         if callback is None:
             return web.Response(status=204)
+        return web.json_response(callback_json(callback))
+
+    async def outcome(self, request: web.Request) -> web.Response:
+        who = self.require_staff(request)
+        body = await json_body(request)
+        try:
+            callback_id = int(request.match_info["id"])
+        except ValueError as exc:
+            raise bad_request("id must be a number") from exc
+        callback = await self.store.call(finish_callback, who, callback_id, body.get("outcome"))
         return web.json_response(callback_json(callback))
 
     async def log_call(self, request: web.Request) -> web.Response:

@@ -45,6 +45,16 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "Claimed", "content": {"application/json": {
             "schema": CALLBACK}}}, "204": {"description": "Nothing to claim"},
             **_err(401, 409)}}},
+    "/api/v1/callbacks/{id}/outcome": {"post": {
+        "summary": "After calling: done, or no answer (back to the queue)",
+        "security": _STAFF,
+        "parameters": [{"name": "id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["outcome"], "properties": {
+                "outcome": {"type": "string", "enum": ["done", "no_answer"]}}}}}},
+        "responses": {"200": {"description": "Recorded", "content": {"application/json": {
+            "schema": CALLBACK}}}, **_err(400, 401, 409)}}},
     "/api/v1/calls": {"post": {
         "summary": "Log a call; it is linked to the resident and case by number",
         "security": _STAFF,

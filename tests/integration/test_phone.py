@@ -297,3 +297,25 @@ async def test_reading_the_callback_queue_is_access_logged(service: Service):
         return set(session.scalars(select(AccessLog.contact_id).where(
             AccessLog.staff_id == irma_id, AccessLog.action == "read")))
     assert await service.running.system.store.call(logged) == {c["contact_id"] for c in items}
+
+
+async def test_no_answer_puts_the_callback_back_and_done_removes_it(service: Service):
+    irma = service.add_staff("irma.outcome@hel.fi", ["itainen"])
+    toinen = service.add_staff("toinen.outcome@hel.fi", ["itainen"])
+    await service.post_json("/api/v1/callbacks", {"phone": "040 123 4567", "postal_code": "00940",
+                                                  "language": "fi", "topic": "vuokra"},
+                            status=201)
+    _, claimed = await service.post_json("/api/v1/callbacks/claim", {}, irma, status=200)
+    path = f"/api/v1/callbacks/{claimed['id']}/outcome"
+    status, _ = await service.post_json(path, {"outcome": "done"}, toinen)
+    assert status == 409  # only the one who claimed it may say how the call went
+    status, _ = await service.post_json(path, {"outcome": "maybe"}, irma)
+    assert status == 400
+    _, back = await service.post_json(path, {"outcome": "no_answer"}, irma, status=200)
+    assert back["state"] == "open" and back["attempts"] == 1
+    _, again = await service.post_json("/api/v1/callbacks/claim", {}, toinen, status=200)
+    assert again["id"] == claimed["id"] and again["attempts"] == 2
+    _, done = await service.post_json(path, {"outcome": "done"}, toinen, status=200)
+    assert done["state"] == "done"
+    status, _ = await service.post_json("/api/v1/callbacks/claim", {}, irma)
+    assert status == 204

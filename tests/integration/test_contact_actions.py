@@ -1,0 +1,78 @@
+"""What counsellors do with a contact besides answering: take it, close it, open a file."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from inbox.models import AccessLog, Case
+from tests.conftest import Service
+from tests.integration.test_email import mail, send
+
+
+async def _mail_contact(service: Service, token: str, text: str = "Apua, 00320 Helsinki"
+                        ) -> dict:
+    await send(service, mail(text))
+    [contact] = await service.wait_contacts(token, 1)
+    return contact
+
+
+async def test_taking_a_pool_contact_assigns_it_and_its_case(service: Service):
+    # No counsellor in the area yet: the contact waits in the area's pool.
+    first = service.add_staff("eka@hel.fi", ["etelainen"])
+    await send(service, mail("Apua, 00320 Helsinki"))
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    [contact] = await service.wait_contacts(lead, 1)
+    assert contact["assignee"] is None and contact["area"] == "lantinen"
+    # A counsellor of another area cannot take it; the area's new counsellor can.
+    status, _ = await service.post_json(f"/api/v1/contacts/{contact['id']}/take", {}, first)
+    assert status == 404
+    ville = service.add_staff("ville@hel.fi", ["lantinen"])
+    status, taken = await service.post_json(f"/api/v1/contacts/{contact['id']}/take", {}, ville)
+    assert status == 200 and taken["assignee"]["email"] == "ville@hel.fi"
+    case = service.running.system.store.run(lambda s: s.get(Case, contact["case_id"]))
+    assert case.counsellor_id == taken["assignee"]["id"]
+    # The next mail of the same resident goes straight to the case's counsellor.
+    await send(service, mail("Vielä yksi asia", message_id="<m2@example.com>"))
+    items = await service.wait_contacts(lead, 2)
+    assert {i["assignee"]["email"] for i in items} == {"ville@hel.fi"}
+
+
+async def test_closed_contact_opens_again_when_the_resident_writes(service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    contact = await _mail_contact(service, token)
+    status, closed = await service.post_json(f"/api/v1/contacts/{contact['id']}/close", {},
+                                             token)
+    assert status == 200 and closed["status"] == "closed"
+    await send(service, mail("Kiitos, vielä kysymys", message_id="<m3@example.com>",
+                             In_Reply_To="<m1@example.com>"))
+    for _ in range(100):
+        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+        if detail["status"] == "open":
+            break
+        await asyncio.sleep(0.1)
+    assert detail["status"] == "open" and len(detail["messages"]) == 2
+
+
+async def test_attachment_downloads_only_for_those_who_may_see_it(service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    other = service.add_staff("ella@hel.fi", ["etelainen"])
+    m = mail("Liitteenä vuokralasku, 00320 Helsinki")
+    m.add_attachment(b"%PDF-1.4 lasku", maintype="application", subtype="pdf",
+                     filename="vuokralasku ä.pdf")
+    await send(service, m)
+    [contact] = await service.wait_contacts(token, 1)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+    [attachment] = detail["messages"][0]["attachments"]
+    assert attachment["filename"] == "vuokralasku ä.pdf" and attachment["size"] == 14
+    url = f"{service.url}/contacts/{contact['id']}/attachments/{attachment['id']}"
+    async with service.http.get(url, headers=service.auth(token)) as r:
+        assert r.status == 200 and await r.read() == b"%PDF-1.4 lasku"
+        assert r.headers["Content-Disposition"].startswith("attachment;")
+        assert "sandbox" in r.headers["Content-Security-Policy"]
+    async with service.http.get(url, headers=service.auth(other)) as r:
+        assert r.status == 404
+    views = service.running.system.store.run(lambda s: list(s.scalars(
+        select(AccessLog.view).where(AccessLog.contact_id == contact["id"]))))
+    assert "attachment" in views
