@@ -10,15 +10,21 @@ from sqlalchemy.orm import Session
 
 from inbox.access import Principal
 from inbox.contacts import reply
+from inbox.errors import Problem
 from inbox.models import Conversation, Message
 from inbox.ports import Deliverers
 from inbox.store import Store
-from inbox.views import message_json
+from inbox.views import message_json, visible_contact
 
 log = logging.getLogger(__name__)
 
 
-def _reply(session: Session, who: Principal, contact_id: int, text: str) -> tuple[dict, str]:
+def _reply(session: Session, who: Principal, contact_id: int, text: str,
+           deliverable: frozenset[str]) -> tuple[dict, str]:
+    channel = visible_contact(session, who, contact_id).channel  # 404 before anything else
+    if channel not in deliverable:
+        raise Problem(409, "No written answer on this channel",
+                      f"a {channel} contact is answered by calling; log the call instead")
     message = reply(session, who, contact_id, text)
     conversation = session.get(Conversation, message.conversation_id)
     assert conversation is not None
@@ -42,7 +48,8 @@ class Outbound:
         self.deliverers = deliverers
 
     async def reply(self, who: Principal, contact_id: int, text: str) -> dict:
-        message, channel = await self.store.call(_reply, who, contact_id, text)
+        message, channel = await self.store.call(_reply, who, contact_id, text,
+                                                 self.deliverers.channels())
         self.dispatch(channel, message["id"])
         return message
 

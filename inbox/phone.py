@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from inbox.access import Principal, log_access
-from inbox.errors import Problem
-from inbox.models import CallbackRequest, CallLog, Contact
+from inbox.access import Principal, can_see, log_access
+from inbox.errors import Problem, bad_request, not_found
+from inbox.models import CallbackRequest, CallLog, Contact, ResidentIdentifier
 from inbox.store import emit
 
 CLAIM_ATTEMPTS = 8
@@ -137,4 +137,34 @@ def log_call(
     )
     session.add(call)
     session.flush()
+    return call
+
+
+def log_call_on_contact(
+    session: Session, who: Principal, contact_id: int, *, direction: str, notes: str,
+    duration_s: int | None = None,
+) -> CallLog:
+    """A call about a contact already in the inbox: kept on it, the contact answered."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or not can_see(who, contact):
+        raise not_found(f"contact {contact_id}")
+    if direction not in ("in", "out"):
+        raise bad_request("direction must be 'in' or 'out'")
+    if len(notes) > 20_000:
+        raise bad_request("notes must be at most 20000 characters")
+    phone = session.scalar(
+        select(ResidentIdentifier.value).where(ResidentIdentifier.resident_id
+                                               == contact.resident_id,
+                                               ResidentIdentifier.kind == "phone")
+    ) if contact.resident_id else None
+    call = log_call(session, who, phone=phone or "", direction=direction, notes=notes,
+                    started_at=datetime.now(UTC), duration_s=duration_s,
+                    contact_id=contact.id, resident_id=contact.resident_id)
+    contact.status = "answered"
+    contact.updated_at = datetime.now(UTC)
+    if contact.assignee_id is None:
+        contact.assignee_id = who.staff_id
+    log_access(session, who, "call", contact=contact, action="write")
+    emit(session, {"type": "contact.updated", "contact_id": contact.id,
+                   "area": contact.area_code, "assignee_id": contact.assignee_id})
     return call

@@ -39,3 +39,6 @@ class Deliverers:
 
     def get(self, channel: str) -> Deliverer | None:
         return self._by_channel.get(channel)
+
+    def channels(self) -> frozenset[str]:
+        return frozenset(self._by_channel)

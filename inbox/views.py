@@ -12,6 +12,7 @@ from inbox.errors import bad_request, not_found
 from inbox.models import (
     Area,
     Attachment,
+    CallLog,
     Contact,
     Conversation,
     Message,
@@ -125,6 +126,13 @@ def contact_detail(
     data = contact_json(session, contact)
     data["subject"] = conversation.subject if conversation else None
     data["messages"] = [message_json(m) for m in messages]
+    calls = session.execute(
+        select(CallLog, Staff.name).join(Staff, Staff.id == CallLog.staff_id)
+        .where(CallLog.contact_id == contact.id).order_by(CallLog.started_at)
+    ).all()
+    data["calls"] = [{"id": c.id, "direction": c.direction, "notes": c.notes,
+                      "started_at": c.started_at.isoformat(), "duration_s": c.duration_s,
+                      "staff": name} for c, name in calls]
     return data
 
 

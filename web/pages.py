@@ -11,7 +11,7 @@ from aiohttp import web
 from inbox.access import Principal
 from inbox.contacts import close, take
 from inbox.outbound import Outbound
-from inbox.phone import claim_next, finish_callback, open_callbacks
+from inbox.phone import claim_next, finish_callback, log_call_on_contact, open_callbacks
 from inbox.store import Store
 from inbox.views import FOLDERS, attachment_data, contact_detail, list_contacts, message_html
 from web.api import path_id
@@ -39,6 +39,7 @@ class Pages:
             web.post("/contacts/{id}/reply", self.reply),
             web.post("/contacts/{id}/take", self.take),
             web.post("/contacts/{id}/close", self.close),
+            web.post("/contacts/{id}/call", self.log_call),
             web.get("/contacts/{id}/attachments/{aid}", self.attachment),
             web.get("/contacts/{id}/messages/{mid}/html", self.html_frame),
             web.get("/callbacks", self.callbacks),
@@ -79,6 +80,16 @@ class Pages:
         who = require_staff(request)
         await self.store.call(close, who, path_id(request))
         raise web.HTTPSeeOther("/inbox")
+
+    async def log_call(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        form = await request.post()
+        minutes = str(form.get("minutes", "")).strip()
+        await self.store.call(log_call_on_contact, who, path_id(request),
+                              direction=str(form.get("direction", "out")),
+                              notes=str(form.get("notes", "")).strip(),
+                              duration_s=int(minutes) * 60 if minutes.isdigit() else None)
+        raise web.HTTPSeeOther(f"/contacts/{path_id(request)}")
 
     async def attachment(self, request: web.Request) -> web.Response:
         """Always a download, never rendered here: the bytes come from outside."""

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from inbox.models import AccessLog, Case
 from tests.conftest import Service
 from tests.integration.test_email import mail, send
+from tests.integration.test_web_security import HIDDEN_CSRF, browser, log_in
 
 
 async def _mail_contact(service: Service, token: str, text: str = "Apua, 00320 Helsinki"
@@ -76,3 +77,30 @@ async def test_attachment_downloads_only_for_those_who_may_see_it(service: Servi
     views = service.running.system.store.run(lambda s: list(s.scalars(
         select(AccessLog.view).where(AccessLog.contact_id == contact["id"]))))
     assert "attachment" in views
+
+
+async def test_a_phone_contact_is_answered_by_logging_the_call(service: Service):
+    token = service.add_staff("irma@hel.fi", ["itainen"])
+    await service.post_json("/api/v1/callbacks", {"phone": "040 765 4321", "postal_code": "00940",
+                                                  "language": "fi", "topic": "vuokra"},
+                            status=201)
+    [contact] = await service.wait_contacts(token, 1)
+    status, problem = await service.post_json(f"/api/v1/contacts/{contact['id']}/replies",
+                                              {"text": "Hei"}, token)
+    assert status == 409 and "log the call" in problem["detail"]
+    async with browser(service) as http:
+        await log_in(service, http, "irma@hel.fi")
+        page = f"{service.url}/contacts/{contact['id']}"
+        async with http.get(page) as r:
+            html = await r.text()
+            assert f'action="/contacts/{contact["id"]}/reply"' not in html
+            csrf = HIDDEN_CSRF.search(html).group(1)
+        async with http.post(page + "/call", allow_redirects=False, data={
+                "csrf_token": csrf, "direction": "out", "notes": "Sovittiin maksusuunnitelma",
+                "minutes": "7"}) as r:
+            assert r.status == 303
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+    [call] = detail["calls"]
+    assert call["notes"] == "Sovittiin maksusuunnitelma" and call["duration_s"] == 420
+    assert detail["status"] == "answered"
+    assert detail["messages"][0]["text"].startswith("Soittopyyntö")

@@ -20,6 +20,7 @@ from yarl import URL
 
 from inbox.models import AccessLog, Contact, Message
 from tests.conftest import Service
+from tests.integration.test_email import mail, send
 
 PASSWORD = "correct horse battery"
 HIDDEN_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -38,14 +39,19 @@ async def assert_problem(response: aiohttp.ClientResponse, status: int) -> dict:
 
 async def contact_in(service: Service, postal_code: str, token: str,
                      phone: str = "040 123 4567") -> dict:
-    """A resident asks for a callback (the public edge); returns the contact it made."""
-    status, created = await service.post_json("/api/v1/callbacks", {
-        "phone": phone, "postal_code": postal_code, "language": "fi",
-        "topic": "Vuokravelkaa kertynyt"})
-    assert status == 201, created
-    items = (await service.get_json("/api/v1/callbacks", token))["items"]
-    [callback] = [c for c in items if created and c["id"] == created["id"]]
-    return await service.get_json(f"/api/v1/contacts/{callback['contact_id']}", token)
+    """A resident writes (email, a channel that takes written answers); returns the contact."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    sender = f"asukas{digits}@example.com"
+    await send(service, mail(f"Vuokravelkaa kertynyt. Soittakaa {phone}. {postal_code} Helsinki",
+                             sender=sender, message_id=f"<{postal_code}.{digits}@example.com>"),
+               sender=sender)
+    for _ in range(150):
+        items = (await service.get_json("/api/v1/contacts?folder=all", token))["items"]
+        mine = [c for c in items if (c["resident"] or {}).get("email") == sender]
+        if mine:
+            return await service.get_json(f"/api/v1/contacts/{mine[0]['id']}", token)
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no contact from {sender}")
 
 
 async def messages_of(service: Service, contact_id: int, direction: str) -> list[str]:
