@@ -112,12 +112,14 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
 def open_session(session: Session, who: Principal) -> tuple[str, str]:
     """A new browser session: returns (cookie value, CSRF token)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # tidy as we go
     session.add(
         StaffSession(
             staff_id=who.staff_id,
             token_hash=_digest(token),
             csrf_token=csrf,
-            expires_at=datetime.now(UTC) + SESSION_LIFETIME,
+            expires_at=now + SESSION_LIFETIME,
         )
     )
     return token, csrf
