@@ -1,4 +1,4 @@
-"""`yhteys worker`: an rq worker for the email and timer jobs."""
+"""`yhteys worker`: an rq worker for the email jobs (parse-and-route, send)."""
 
 from __future__ import annotations
 

@@ -192,8 +192,7 @@ def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recor
     session.flush()
     _mark_raw(session, inbound, contact.id)
     emit(session, contact_event("contact.updated", contact))
-    emit(session, {"type": "message.created", "contact_id": contact.id, "message_id": message.id,
-                   "conversation_id": contact.conversation_id})
+    emit(session, {**contact_event("message.created", contact), "message_id": message.id})
     return Recorded(contact.id, contact.conversation_id, message.id, True)
 
 
@@ -242,8 +241,8 @@ def mark_delivery(
         select(Contact).where(Contact.conversation_id == message.conversation_id)
     )
     if contact is not None:
-        emit(session, {"type": "message.delivery", "contact_id": contact.id,
-                       "message_id": message.id, "state": state})
+        emit(session, {**contact_event("message.delivery", contact), "message_id": message.id,
+                       "state": state})
     return message
 
 
