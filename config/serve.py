@@ -14,6 +14,7 @@ import socketio
 from aiohttp import web
 
 from channels.chat.namespace import ChatDeliverer, ChatNamespace
+from channels.email.imap import ImapPoller, Mailbox
 from channels.email.listener import EmailHandler, YhteysSMTP
 from channels.phone import openapi as phone_openapi
 from channels.phone.http import PhoneChannel
@@ -37,12 +38,15 @@ class Running:
     smtp: asyncio.base_events.Server
     http_port: int
     smtp_port: int
+    imap: asyncio.Task[None] | None = None
     stopped: bool = False
 
     async def stop(self) -> None:
         if self.stopped:
             return
         self.stopped = True
+        if self.imap is not None:
+            self.imap.cancel()
         self.smtp.close()
         await self.smtp.wait_closed()
         await self.runner.cleanup()
@@ -101,9 +105,10 @@ async def start(settings: Settings) -> Running:
     http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     smtp_port = smtp.sockets[0].getsockname()[1]
     await _resume_unfinished(system)
+    imap_task = _start_imap(settings, system)
     log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
              settings.smtp_host, smtp_port)
-    return Running(system, runner, smtp, http_port, smtp_port)
+    return Running(system, runner, smtp, http_port, smtp_port, imap_task)
 
 
 def _tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -114,6 +119,18 @@ def _tls_context(settings: Settings) -> ssl.SSLContext | None:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(settings.smtp_tls_cert, settings.smtp_tls_key)
     return context
+
+
+def _start_imap(settings: Settings, system: System) -> asyncio.Task[None] | None:
+    """YHTEYS_IMAP_HOST (…_PORT, _USER, _PASSWORD, _FOLDER, _SSL, _INTERVAL) turns it on."""
+    if not settings.imap:
+        return None
+    cfg = settings.imap
+    use_ssl = cfg.get("ssl", "1") not in ("0", "false", "no")
+    mailbox = Mailbox(cfg["host"], int(cfg.get("port", "993" if use_ssl else "143")),
+                      cfg["user"], cfg["password"], cfg.get("folder", "INBOX"), use_ssl)
+    poller = ImapPoller(mailbox, system.store, system.jobs, float(cfg.get("interval", "30")))
+    return asyncio.get_running_loop().create_task(poller.run())
 
 
 class _EmailDeliverer:

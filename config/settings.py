@@ -33,6 +33,7 @@ class Settings:
     var_dir: Path
     smtp_tls_cert: Path | None = None
     smtp_tls_key: Path | None = None
+    imap: dict[str, str] | None = None  # host, port, user, password, folder, ssl, interval
 
     @property
     def embedded(self) -> bool:
@@ -76,6 +77,8 @@ class Settings:
             else None,
             smtp_tls_key=Path(env["YHTEYS_SMTP_TLS_KEY"]) if env.get("YHTEYS_SMTP_TLS_KEY")
             else None,
+            imap={k.removeprefix("YHTEYS_IMAP_").lower(): v for k, v in env.items()
+                  if k.startswith("YHTEYS_IMAP_")} if env.get("YHTEYS_IMAP_HOST") else None,
         )
 
 
