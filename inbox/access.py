@@ -22,6 +22,7 @@ class Principal:
     name: str
     role: str
     areas: tuple[str, ...]
+    available: bool = True
 
     @property
     def sees_all_areas(self) -> bool:

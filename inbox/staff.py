@@ -32,7 +32,8 @@ def _digest(token: str) -> str:
 
 
 def principal_of(staff: Staff) -> Principal:
-    return Principal(staff.id, staff.email, staff.name, staff.role, tuple(staff.area_codes))
+    return Principal(staff.id, staff.email, staff.name, staff.role, tuple(staff.area_codes),
+                     staff.available)
 
 
 def add_staff(
@@ -80,6 +81,13 @@ def _account(session: Session, email: str) -> tuple[Principal, str] | None:
     if staff is None or staff.password_hash is None:
         return None
     return principal_of(staff), staff.password_hash
+
+
+def set_availability(session: Session, who: Principal, available: bool) -> None:
+    """Away (holiday, sick leave): new contacts go to the area's other counsellors."""
+    staff = session.get(Staff, who.staff_id)
+    if staff is not None:
+        staff.available = available
 
 
 def check_password(store: Store, email: str, password: str) -> Principal | None:

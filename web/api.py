@@ -11,6 +11,7 @@ from inbox.contacts import close, take
 from inbox.errors import bad_request
 from inbox.outbound import Outbound
 from inbox.raw import unparsed
+from inbox.staff import set_availability
 from inbox.store import Store
 from inbox.views import contact_detail, list_contacts
 from web.auth import CSRF, require_staff
@@ -41,6 +42,7 @@ class ContactsApi:
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/api/v1/me", self.me),
+            web.post("/api/v1/me/availability", self.availability),
             web.get("/api/v1/contacts", self.list),
             web.get("/api/v1/contacts/{id}", self.detail),
             web.post("/api/v1/contacts/{id}/replies", self.reply),
@@ -53,7 +55,16 @@ class ContactsApi:
         who = require_staff(request)
         return web.json_response({"id": who.staff_id, "email": who.email, "name": who.name,
                                   "role": who.role, "areas": list(who.areas),
+                                  "available": who.available,
                                   "csrf_token": request.get(CSRF)})
+
+    async def availability(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        available = (await json_object(request)).get("available")
+        if not isinstance(available, bool):
+            raise bad_request("available must be true or false")
+        await self.store.call(set_availability, who, available)
+        return web.json_response({"available": available})
 
     async def list(self, request: web.Request) -> web.Response:
         who = require_staff(request)

@@ -27,6 +27,13 @@ PATHS: dict[str, Any] = {
                                      "responses": {"200": _json({"type": "object"})}}},
     "/api/v1/me": {"get": {"summary": "The authenticated staff member", "security": STAFF,
                            "responses": {"200": _json({"type": "object"}), **_errors(401)}}},
+    "/api/v1/me/availability": {"post": {
+        "summary": "Mark myself away or back; away staff get no new contacts",
+        "security": STAFF,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["available"],
+            "properties": {"available": {"type": "boolean"}}}}}},
+        "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 403)}}},
     "/api/v1/contacts": {"get": {
         "summary": "Contacts this staff member may see (each read is access-logged)",
         "security": STAFF,

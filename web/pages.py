@@ -12,6 +12,7 @@ from inbox.access import Principal
 from inbox.contacts import close, take
 from inbox.outbound import Outbound
 from inbox.phone import claim_next, finish_callback, log_call_on_contact, open_callbacks
+from inbox.staff import set_availability
 from inbox.store import Store
 from inbox.views import FOLDERS, attachment_data, contact_detail, list_contacts, message_html
 from web.api import path_id
@@ -46,6 +47,7 @@ class Pages:
             web.post("/callbacks/claim", self.claim),
             web.post("/callbacks/{id}/outcome", self.callback_outcome),
             web.get("/chat", self.chat),
+            web.post("/me/availability", self.availability),
         ]
 
     async def home(self, request: web.Request) -> web.Response:
@@ -130,6 +132,12 @@ class Pages:
         await self.store.call(finish_callback, who, path_id(request),
                               str(form.get("outcome", "")))
         raise web.HTTPSeeOther("/callbacks")
+
+    async def availability(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        form = await request.post()
+        await self.store.call(set_availability, who, form.get("available") == "1")
+        raise web.HTTPSeeOther("/inbox")
 
     async def chat(self, request: web.Request) -> web.Response:
         return _page(request, "chat.html", None)

@@ -104,3 +104,21 @@ async def test_a_phone_contact_is_answered_by_logging_the_call(service: Service)
     assert call["notes"] == "Sovittiin maksusuunnitelma" and call["duration_s"] == 420
     assert detail["status"] == "answered"
     assert detail["messages"][0]["text"].startswith("Soittopyyntö")
+
+
+async def test_away_counsellor_gets_no_new_contacts(service: Service):
+    away = service.add_staff("away@hel.fi", ["lantinen"])
+    here = service.add_staff("here@hel.fi", ["lantinen"])
+    await service.post_json("/api/v1/me/availability", {"available": "no"}, away, status=400)
+    await service.post_json("/api/v1/me/availability", {"available": False}, away, status=200)
+    assert (await service.get_json("/api/v1/me", away))["available"] is False
+    for i in range(3):
+        await send(service, mail(f"Apua {i}, 00320 Helsinki", sender=f"r{i}@example.com",
+                                 message_id=f"<away{i}@example.com>"), sender=f"r{i}@example.com")
+    items = await service.wait_contacts(here, 3)
+    assert {i["assignee"]["email"] for i in items} == {"here@hel.fi"}
+    await service.post_json("/api/v1/me/availability", {"available": True}, away, status=200)
+    await send(service, mail("Apua taas, 00320 Helsinki", sender="r9@example.com",
+                             message_id="<back@example.com>"), sender="r9@example.com")
+    items = await service.wait_contacts(here, 4)
+    assert "away@hel.fi" in {i["assignee"]["email"] for i in items}  # fewest open: 0
