@@ -17,8 +17,8 @@ class RateLimit:
 
     def allow(self, key: str) -> bool:
         now = time.monotonic()
-        if len(self.events) > self.max_keys:
-            self.events.clear()  # memory stays bounded under a flood of addresses
+        if key not in self.events and len(self.events) >= self.max_keys:
+            self._forget_idle(now)  # memory stays bounded under a flood of addresses
         seen = self.events.setdefault(key, deque())
         while seen and now - seen[0] > self.window:
             seen.popleft()
@@ -26,3 +26,11 @@ class RateLimit:
             return False
         seen.append(now)
         return True
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop keys with nothing in the window; if a flood keeps them all busy, start over."""
+        idle = [k for k, seen in self.events.items() if not seen or now - seen[-1] > self.window]
+        for key in idle:
+            del self.events[key]
+        if len(self.events) >= self.max_keys:
+            self.events.clear()

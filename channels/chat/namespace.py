@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import socketio
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inbox.contacts import Recorded, mark_delivery
@@ -131,7 +132,12 @@ class ChatNamespace(socketio.AsyncNamespace):
             channel="chat", idempotency_key=f"chat:{conversation_id}:{client_id}", text=text,
             conversation_id=conversation_id, client_id=client_id,
         )
-        recorded: Recorded = await self.store.call(self.router.route, inbound)
+        try:
+            recorded: Recorded = await self.store.call(self.router.route, inbound)
+        except IntegrityError:
+            # The same client_id was committed by a concurrent send (a resend, a second tab):
+            # routing it again finds that message and acks with its id.
+            recorded = await self.store.call(self.router.route, inbound)
         if recorded.created:
             await self.emit("message", {"id": recorded.message_id, "text": text,
                                         "sender": "resident", "name": None,

@@ -183,3 +183,18 @@ async def test_a_flooding_client_is_slowed_down_without_losing_what_was_acked(se
     detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
     assert len(detail["messages"]) == 30
     await resident.close()
+
+
+async def test_the_same_message_sent_at_once_from_two_tabs_is_stored_once(service: Service):
+    token = service.add_staff("irma@hel.fi", ["itainen"])
+    resident = Resident(service)
+    await resident.connect()
+    await resident.call("start", {"postal_code": "00940", "language": "fi", "text": "Hei"})
+    acks = await asyncio.gather(*(
+        resident.call("message", {"client_id": "same", "text": "Tuplaklikkaus"})
+        for _ in range(4)))
+    assert len({a["id"] for a in acks}) == 1, acks
+    [contact] = await service.wait_contacts(token, 1)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+    assert [m["text"] for m in detail["messages"]] == ["Hei", "Tuplaklikkaus"]
+    await resident.close()
