@@ -85,6 +85,7 @@ async def start(settings: Settings) -> Running:
         allow_login=RateLimit(20).allow, node_modules=ROOT / "node_modules",
         labels={"who": system.reference.who_contacted, "reasons": system.reference.reasons},
         extra_routes=phone.routes(), extra_openapi=phone_openapi.PATHS,
+        trusted_proxies=settings.trusted_proxies,
     ))
     sio.attach(app)
     runner = web.AppRunner(app, access_log=None)

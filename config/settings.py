@@ -34,6 +34,7 @@ class Settings:
     smtp_tls_cert: Path | None = None
     smtp_tls_key: Path | None = None
     imap: dict[str, str] | None = None  # host, port, user, password, folder, ssl, interval
+    trusted_proxies: frozenset[str] = frozenset()
 
     @property
     def embedded(self) -> bool:
@@ -77,6 +78,8 @@ class Settings:
             else None,
             smtp_tls_key=Path(env["YHTEYS_SMTP_TLS_KEY"]) if env.get("YHTEYS_SMTP_TLS_KEY")
             else None,
+            trusted_proxies=frozenset(
+                p.strip() for p in env.get("YHTEYS_TRUSTED_PROXIES", "").split(",") if p.strip()),
             imap={k.removeprefix("YHTEYS_IMAP_").lower(): v for k, v in env.items()
                   if k.startswith("YHTEYS_IMAP_")} if env.get("YHTEYS_IMAP_HOST") else None,
         )

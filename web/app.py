@@ -17,6 +17,7 @@ from inbox.outbound import Outbound
 from inbox.store import Store
 from web.api import ContactsApi
 from web.auth import auth_middleware
+from web.forwarded import forwarded_middleware
 from web.openapi import document
 from web.pages import Pages
 from web.problems import problems, security_headers
@@ -34,6 +35,7 @@ class WebConfig:
     allow_login: Callable[[str], bool]
     node_modules: Path
     labels: dict[str, dict[int, str]]
+    trusted_proxies: frozenset[str] = frozenset()
     extra_routes: list[web.RouteDef] = field(default_factory=list)
     extra_openapi: dict[str, Any] = field(default_factory=dict)
 
@@ -44,7 +46,7 @@ def _ping(session: Session) -> None:
 
 def build_app(cfg: WebConfig) -> web.Application:
     app = web.Application(
-        middlewares=[security_headers, problems,
+        middlewares=[forwarded_middleware(cfg.trusted_proxies), security_headers, problems,
                      auth_middleware(cfg.store, cfg.allowed_origins)],
         client_max_size=1024 * 1024,
     )

@@ -62,7 +62,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         self.allow_message = allow_message  # starts and messages per connection
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
-        return self.allow(str(environ.get("REMOTE_ADDR", "?")))
+        # engine.io's aiohttp driver always says REMOTE_ADDR 127.0.0.1; the request knows.
+        request = environ.get("aiohttp.request")
+        return self.allow(str(getattr(request, "remote", None) or "?"))
 
     async def on_start(self, sid: str, data: Any) -> dict[str, Any]:
         if not self.allow_message(sid):

@@ -319,3 +319,27 @@ async def test_no_answer_puts_the_callback_back_and_done_removes_it(service: Ser
     assert done["state"] == "done"
     status, _ = await service.post_json("/api/v1/callbacks/claim", {}, irma)
     assert status == 204
+
+
+async def test_rate_limit_counts_each_resident_behind_the_proxy_separately(service: Service):
+    await service.restart(YHTEYS_TRUSTED_PROXIES="127.0.0.1")
+    body = {"phone": "040 123 4567", "postal_code": "00940", "language": "fi", "topic": "x"}
+
+    async def ask(address: str) -> int:
+        async with service.http.post(service.url + "/api/v1/callbacks", json=body,
+                                     headers={"X-Forwarded-For": address}) as r:
+            return r.status
+    assert [await ask("203.0.113.5") for _ in range(10)] == [201] * 10
+    assert await ask("203.0.113.5") == 429
+    assert await ask("203.0.113.6") == 201  # another resident is not punished
+
+
+async def test_without_trusted_proxies_a_forged_header_does_not_escape_the_limit(
+        service: Service):
+    body = {"phone": "040 123 4567", "postal_code": "00940", "language": "fi", "topic": "x"}
+    statuses = []
+    for i in range(11):
+        async with service.http.post(service.url + "/api/v1/callbacks", json=body,
+                                     headers={"X-Forwarded-For": f"203.0.113.{i}"}) as r:
+            statuses.append(r.status)
+    assert statuses[-1] == 429
