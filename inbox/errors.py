@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
 
 class Problem(Exception):
     """A request we refuse, with an HTTP-like status and words a person can act on."""
@@ -28,3 +32,18 @@ def forbidden(detail: str) -> Problem:
 
 def unauthorized(detail: str = "Log in or send a bearer token") -> Problem:
     return Problem(401, "Authentication required", detail)
+
+
+def require_storable(value: object) -> None:
+    """400 for a NUL (PostgreSQL text refuses it) or a lone surrogate (not UTF-8) anywhere."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _UNSTORABLE.search(item):
+                raise bad_request("text must not contain NUL characters or lone surrogates")
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)

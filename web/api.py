@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from inbox.contacts import close, take
-from inbox.errors import bad_request
+from inbox.errors import bad_request, require_storable
 from inbox.outbound import Outbound
 from inbox.raw import unparsed
 from inbox.staff import set_availability
@@ -16,22 +16,25 @@ from inbox.store import Store
 from inbox.views import contact_detail, list_contacts
 from web.auth import CSRF, require_staff
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL)
+
 
 async def json_object(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except ValueError as exc:
+    except (ValueError, LookupError, RecursionError) as exc:  # bad JSON or charset; too deep
         raise bad_request("the body must be a JSON object") from exc
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object")
+    require_storable(body)
     return body
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError as exc:
-        raise bad_request(f"{name} must be a number") from exc
+    raw = request.match_info[name]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_ID):
+        raise bad_request(f"{name} must be a whole number from 1 to {MAX_ID}")
+    return int(raw)
 
 
 @dataclass

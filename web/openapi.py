@@ -18,7 +18,8 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
 
 
 STAFF: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
-CONTACT_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+CONTACT_ID = [{"name": "id", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}]
 
 PATHS: dict[str, Any] = {
     "/healthz": {"get": {"summary": "Liveness and database check", "security": [],
@@ -49,25 +50,26 @@ PATHS: dict[str, Any] = {
             {"$ref": "#/components/schemas/Contact"},
             {"type": "object", "properties": {"messages": {
                 "type": "array", "items": {"$ref": "#/components/schemas/Message"}}}}]}),
-            **_errors(401, 404)}}},
+            **_errors(400, 401, 404)}}},
     "/api/v1/contacts/{id}/replies": {"post": {
         "summary": "Answer through the contact's own channel", "security": STAFF,
         "parameters": CONTACT_ID,
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["text"],
-            "properties": {"text": {"type": "string", "maxLength": 20000}}}}}},
+            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 20000,
+                                    "pattern": "\\S"}}}}}},
         "responses": {"201": _json({"$ref": "#/components/schemas/Message"}, "Stored"),
-                      **_errors(400, 401, 403, 404)}}},
+                      **_errors(400, 401, 403, 404, 409)}}},
     "/api/v1/contacts/{id}/take": {"post": {
         "summary": "Assign the contact to me (and its case, if it has no counsellor)",
         "security": STAFF, "parameters": CONTACT_ID,
         "responses": {"200": _json({"$ref": "#/components/schemas/Contact"}),
-                      **_errors(401, 403, 404)}}},
+                      **_errors(400, 401, 403, 404)}}},
     "/api/v1/contacts/{id}/close": {"post": {
         "summary": "Mark the contact handled; a new message opens it again",
         "security": STAFF, "parameters": CONTACT_ID,
         "responses": {"200": _json({"$ref": "#/components/schemas/Contact"}),
-                      **_errors(401, 403, 404)}}},
+                      **_errors(400, 401, 403, 404)}}},
     "/api/v1/unparsed": {"get": {
         "summary": "Inbound input that could not be parsed, kept for manual handling",
         "security": STAFF, "responses": {"200": _json({"type": "object"}), **_errors(401)}}},

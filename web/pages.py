@@ -90,7 +90,8 @@ class Pages:
         await self.store.call(log_call_on_contact, who, path_id(request),
                               direction=str(form.get("direction", "out")),
                               notes=str(form.get("notes", "")).strip(),
-                              duration_s=int(minutes) * 60 if minutes.isdigit() else None)
+                              duration_s=int(minutes) * 60
+                              if minutes.isascii() and minutes.isdigit() else None)
         raise web.HTTPSeeOther(f"/contacts/{path_id(request)}")
 
     async def attachment(self, request: web.Request) -> web.Response:

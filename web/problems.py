@@ -42,7 +42,10 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     except web.HTTPException as exc:
         if exc.status < 400 or wants_html(request):
             raise
-        return problem_response(exc.status, exc.reason, exc.text or "")
+        response = problem_response(exc.status, exc.reason, exc.text or "")
+        if "Allow" in exc.headers:  # a 405 must list the allowed methods (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(500, "Internal error", "the error was logged")

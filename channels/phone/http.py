@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal
-from inbox.errors import Problem, bad_request
+from inbox.errors import Problem, bad_request, require_storable
 from inbox.inbound import Inbound
 from inbox.lookups import postal_areas
 from inbox.models import Contact
@@ -29,6 +30,7 @@ from router.identify import InvalidPhone, normalise_phone
 from router.pipeline import Router
 
 LANGUAGES = ("fi", "sv", "en")
+MAX_INT = 2**31 - 1  # ids and durations are INTEGER columns (int4 on PostgreSQL)
 DIRECTIONS = ("in", "out")
 
 
@@ -54,7 +56,7 @@ class PhoneChannel:
         body = await json_body(request)
         phone = _phone(body.get("phone"))
         postal = body.get("postal_code")
-        if not isinstance(postal, str) or not (postal.isdigit() and len(postal) == 5):
+        if not isinstance(postal, str) or not re.fullmatch(r"[0-9]{5}", postal):
             raise bad_request("postal_code must be five digits, e.g. 00940")
         language = body.get("language", "fi")
         if language not in LANGUAGES:
@@ -102,10 +104,10 @@ class PhoneChannel:
     async def outcome(self, request: web.Request) -> web.Response:
         who = self.require_staff(request)
         body = await json_body(request)
-        try:
-            callback_id = int(request.match_info["id"])
-        except ValueError as exc:
-            raise bad_request("id must be a number") from exc
+        raw = request.match_info["id"]
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_INT):
+            raise bad_request(f"id must be a whole number from 1 to {MAX_INT}")
+        callback_id = int(raw)
         callback = await self.store.call(finish_callback, who, callback_id, body.get("outcome"))
         return web.json_response(callback_json(callback))
 
@@ -121,8 +123,9 @@ class PhoneChannel:
             raise bad_request("notes must be text of at most 20000 characters")
         started = _datetime(body.get("started_at"))
         duration = body.get("duration_s")
-        if duration is not None and (not isinstance(duration, int) or duration < 0):
-            raise bad_request("duration_s must be a non-negative integer")
+        if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int)
+                                     or not 0 <= duration <= MAX_INT):
+            raise bad_request(f"duration_s must be a whole number from 0 to {MAX_INT}")
         inbound = Inbound(
             channel="phone", kind="call", idempotency_key=f"call:{uuid.uuid4()}",
             text=notes or "(puhelu)", sender_phone=phone, handled_by=who.staff_id,
@@ -162,8 +165,10 @@ def _phone(value: Any) -> str:
 def _datetime(value: Any) -> datetime:
     if value is None:
         return datetime.now(UTC)
+    if not isinstance(value, str):
+        raise bad_request("started_at must be an ISO 8601 date-time")
     try:
-        parsed = datetime.fromisoformat(str(value))
+        parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise bad_request("started_at must be an ISO 8601 date-time") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -172,9 +177,10 @@ def _datetime(value: Any) -> datetime:
 async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except ValueError as exc:
+    except (ValueError, LookupError, RecursionError) as exc:  # bad JSON or charset; too deep
         raise bad_request("the body must be a JSON object") from exc
     if not isinstance(body, dict):
         raise bad_request("the body must be a JSON object")
+    require_storable(body)
     return body
 

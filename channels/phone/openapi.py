@@ -31,8 +31,9 @@ PATHS: dict[str, Any] = {
                     "phone": {"type": "string", "example": "040 123 4567"},
                     "postal_code": {"type": "string", "pattern": "^[0-9]{5}$"},
                     "language": {"type": "string", "enum": ["fi", "sv", "en"]},
-                    "topic": {"type": "string", "maxLength": 2000},
-                    "preferred_time": {"type": "string", "maxLength": 200}}}}}},
+                    "topic": {"type": "string", "minLength": 1, "maxLength": 2000,
+                              "pattern": "\\S"},
+                    "preferred_time": {"type": ["string", "null"], "maxLength": 200}}}}}},
             "responses": {"201": {"description": "Queued", "content": {"application/json": {
                 "schema": {"type": "object", "properties": {"id": {"type": "integer"}}}}}},
                 **_err(400, 429)}},
@@ -49,7 +50,7 @@ PATHS: dict[str, Any] = {
         "summary": "After calling: done, or no answer (back to the queue)",
         "security": _STAFF,
         "parameters": [{"name": "id", "in": "path", "required": True,
-                        "schema": {"type": "integer"}}],
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["outcome"], "properties": {
                 "outcome": {"type": "string", "enum": ["done", "no_answer"]}}}}}},
@@ -62,8 +63,8 @@ PATHS: dict[str, Any] = {
             "type": "object", "required": ["phone", "direction"], "properties": {
                 "phone": {"type": "string"}, "direction": {"type": "string",
                                                            "enum": ["in", "out"]},
-                "notes": {"type": "string"}, "started_at": {"type": "string",
-                                                            "format": "date-time"},
-                "duration_s": {"type": "integer", "minimum": 0}}}}}},
+                "notes": {"type": "string", "maxLength": 20000},
+                "started_at": {"type": "string", "format": "date-time"},
+                "duration_s": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}}}}},
         "responses": {"201": {"description": "Logged"}, **_err(400, 401)}}},
 }

@@ -60,7 +60,7 @@ async def messages_of(service: Service, contact_id: int, direction: str) -> list
         assert contact is not None
         return list(session.scalars(select(Message.text).where(
             Message.conversation_id == contact.conversation_id,
-            Message.direction == direction)))
+            Message.direction == direction).order_by(Message.id)))
     return await service.running.system.store.call(query)
 
 
