@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -47,3 +49,25 @@ def require_storable(value: object) -> None:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
+
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL)
+
+
+def whole_id(raw: str, name: str = "id") -> int:
+    """A row id from a URL: ASCII digits in range, or 400 (never a 500 from the database)."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_ID):
+        raise bad_request(f"{name} must be a whole number from 1 to {MAX_ID}")
+    return int(raw)
+
+
+async def json_object(load: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
+    """A request body that must be a JSON object of storable text (load: e.g. request.json)."""
+    try:
+        body = await load()
+    except (ValueError, LookupError, RecursionError) as exc:  # bad JSON or charset; too deep
+        raise bad_request("the body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise bad_request("the body must be a JSON object")
+    require_storable(body)
+    return body

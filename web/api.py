@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
 from inbox.contacts import close, take
-from inbox.errors import bad_request, require_storable
+from inbox.errors import bad_request, json_object, whole_id
 from inbox.outbound import Outbound
 from inbox.raw import unparsed
 from inbox.staff import set_availability
@@ -16,25 +15,9 @@ from inbox.store import Store
 from inbox.views import contact_detail, list_contacts
 from web.auth import CSRF, require_staff
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL)
-
-
-async def json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, LookupError, RecursionError) as exc:  # bad JSON or charset; too deep
-        raise bad_request("the body must be a JSON object") from exc
-    if not isinstance(body, dict):
-        raise bad_request("the body must be a JSON object")
-    require_storable(body)
-    return body
-
 
 def path_id(request: web.Request, name: str = "id") -> int:
-    raw = request.match_info[name]
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_ID):
-        raise bad_request(f"{name} must be a whole number from 1 to {MAX_ID}")
-    return int(raw)
+    return whole_id(request.match_info[name], name)
 
 
 @dataclass
@@ -63,7 +46,7 @@ class ContactsApi:
 
     async def availability(self, request: web.Request) -> web.Response:
         who = require_staff(request)
-        available = (await json_object(request)).get("available")
+        available = (await json_object(request.json)).get("available")
         if not isinstance(available, bool):
             raise bad_request("available must be true or false")
         await self.store.call(set_availability, who, available)
@@ -81,7 +64,7 @@ class ContactsApi:
 
     async def reply(self, request: web.Request) -> web.Response:
         who = require_staff(request)
-        body = await json_object(request)
+        body = await json_object(request.json)
         text = body.get("text")
         if not isinstance(text, str):
             raise bad_request("text is required")

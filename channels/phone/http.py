@@ -13,7 +13,7 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal
-from inbox.errors import Problem, bad_request, require_storable
+from inbox.errors import MAX_ID, Problem, bad_request, json_object, whole_id
 from inbox.inbound import Inbound
 from inbox.lookups import postal_areas
 from inbox.models import Contact
@@ -30,7 +30,6 @@ from router.identify import InvalidPhone, normalise_phone
 from router.pipeline import Router
 
 LANGUAGES = ("fi", "sv", "en")
-MAX_INT = 2**31 - 1  # ids and durations are INTEGER columns (int4 on PostgreSQL)
 DIRECTIONS = ("in", "out")
 
 
@@ -53,7 +52,7 @@ class PhoneChannel:
     async def request_callback(self, request: web.Request) -> web.Response:
         if not self.allow(request.remote or "?"):
             raise Problem(429, "Too many requests", "wait a minute before asking again")
-        body = await json_body(request)
+        body = await json_object(request.json)
         phone = _phone(body.get("phone"))
         postal = body.get("postal_code")
         if not isinstance(postal, str) or not re.fullmatch(r"[0-9]{5}", postal):
@@ -103,17 +102,14 @@ class PhoneChannel:
 
     async def outcome(self, request: web.Request) -> web.Response:
         who = self.require_staff(request)
-        body = await json_body(request)
-        raw = request.match_info["id"]
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 10 and 0 < int(raw) <= MAX_INT):
-            raise bad_request(f"id must be a whole number from 1 to {MAX_INT}")
-        callback_id = int(raw)
+        body = await json_object(request.json)
+        callback_id = whole_id(request.match_info["id"])
         callback = await self.store.call(finish_callback, who, callback_id, body.get("outcome"))
         return web.json_response(callback_json(callback))
 
     async def log_call(self, request: web.Request) -> web.Response:
         who = self.require_staff(request)
-        body = await json_body(request)
+        body = await json_object(request.json)
         phone = _phone(body.get("phone"))
         direction = body.get("direction")
         if direction not in DIRECTIONS:
@@ -124,8 +120,8 @@ class PhoneChannel:
         started = _datetime(body.get("started_at"))
         duration = body.get("duration_s")
         if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int)
-                                     or not 0 <= duration <= MAX_INT):
-            raise bad_request(f"duration_s must be a whole number from 0 to {MAX_INT}")
+                                     or not 0 <= duration <= MAX_ID):
+            raise bad_request(f"duration_s must be a whole number from 0 to {MAX_ID}")
         inbound = Inbound(
             channel="phone", kind="call", idempotency_key=f"call:{uuid.uuid4()}",
             text=notes or "(puhelu)", sender_phone=phone, handled_by=who.staff_id,
@@ -174,13 +170,4 @@ def _datetime(value: Any) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (ValueError, LookupError, RecursionError) as exc:  # bad JSON or charset; too deep
-        raise bad_request("the body must be a JSON object") from exc
-    if not isinstance(body, dict):
-        raise bad_request("the body must be a JSON object")
-    require_storable(body)
-    return body
 
