@@ -46,7 +46,12 @@ from typing import Any
 
 import socketio
 from aiohttp import web
-from smtp_ingest import pg_drop_schema, pg_schema_url  # bench/ is on sys.path as a script
+from smtp_ingest import (  # bench/ is on sys.path as a script
+    median_round,
+    pg_drop_schema,
+    pg_schema_url,
+    rate,
+)
 
 NAMESPACE = "/chat"
 WARMUP = 10  # messages over one extra connection per server before measuring (not counted)
@@ -218,10 +223,6 @@ async def clients(pool: Executor, url: str, connections: int, per: int, timeout:
     return result
 
 
-def rate(result: dict) -> float:
-    return result["accepted"] / result["seconds"] if result["seconds"] else 0.0
-
-
 async def bench_bare(args: argparse.Namespace, pool: Executor) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -350,12 +351,6 @@ def print_table(r: dict) -> None:
     for label, x in rows:
         for e in x["errors"]:
             print(f"  {label.split(':')[0]} error: {e}")
-
-
-def median_round(rounds: list[dict]) -> dict:
-    """The round whose rate is the median (the lower middle one for an even count)."""
-    ordered = sorted(rounds, key=rate)
-    return ordered[(len(ordered) - 1) // 2]
 
 
 async def main_async(args: argparse.Namespace, pool: Executor) -> dict:

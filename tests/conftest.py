@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -187,6 +187,16 @@ class Service:
             if status is not None:
                 assert r.status == status, data
             return r.status, data
+
+    async def wait_detail(self, contact_id: int, token: str, until: Callable[[dict], bool],
+                          timeout: float = 15) -> dict:
+        """The contact's detail once `until` holds, or the last one seen (the test asserts)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            detail = await self.get_json(f"/api/v1/contacts/{contact_id}", token)
+            if until(detail) or time.monotonic() > deadline:
+                return detail
+            await asyncio.sleep(0.05)
 
     async def wait_contacts(self, token: str, count: int, timeout: float = 15) -> list[dict]:
         deadline = time.monotonic() + timeout

@@ -80,7 +80,8 @@ class PhoneChannel:
         recorded = self.router.route(session, inbound)
         postal = inbound.postal_code or ""
         area = postal_areas(session, [postal]).get(postal)
-        urgent = any(s["outcome"] == "urgent" for s in _steps(session, recorded.contact_id))
+        contact = session.get(Contact, recorded.contact_id)
+        urgent = contact is not None and contact.urgency == "high"
         callback = add_callback(
             session, phone=inbound.sender_phone or "", postal_code=postal,
             area_code=area[0] if area else None, language=inbound.language or "fi",
@@ -142,11 +143,6 @@ class PhoneChannel:
                         resident_id=contact.resident_id)
         return {"id": call.id, "contact_id": contact.id, "case_id": contact.case_id,
                 "resident_id": contact.resident_id}
-
-
-def _steps(session: Session, contact_id: int) -> list[dict[str, str]]:
-    contact = session.get(Contact, contact_id)
-    return list(contact.routing.get("steps", [])) if contact else []
 
 
 def _phone(value: Any) -> str:

@@ -61,11 +61,8 @@ async def test_chat_reaches_area_counsellor_and_the_reply_comes_back_live(servic
     [pushed] = await resident.wait_for(1)
     assert pushed["text"] == "Hei Aino, katsotaan yhdessä."
     assert pushed["sender"] == "counsellor" and pushed["id"] == reply["id"]
-    for _ in range(50):
-        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
-        if detail["messages"][-1]["delivery"]["state"] == "sent":
-            break
-        await asyncio.sleep(0.05)
+    detail = await service.wait_detail(
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "sent")
     assert detail["messages"][-1]["delivery"]["state"] == "sent"
     await resident.close()
 

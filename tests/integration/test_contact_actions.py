@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import select
 
 from inbox.models import AccessLog, Case
@@ -48,11 +46,7 @@ async def test_closed_contact_opens_again_when_the_resident_writes(service: Serv
     assert status == 200 and closed["status"] == "closed"
     await send(service, mail("Kiitos, vielä kysymys", message_id="<m3@example.com>",
                              In_Reply_To="<m1@example.com>"))
-    for _ in range(100):
-        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
-        if detail["status"] == "open":
-            break
-        await asyncio.sleep(0.1)
+    detail = await service.wait_detail(contact["id"], token, lambda d: d["status"] == "open")
     assert detail["status"] == "open" and len(detail["messages"]) == 2
 
 

@@ -134,11 +134,7 @@ async def test_reply_threads_to_the_same_contact_and_leaves_through_the_relay(se
     await send(service, mail("Kiitos!", subject="Re: Vuokra", message_id="<second@example.com>",
                              In_Reply_To=out["Message-ID"],
                              References=f"<first@example.com> {out['Message-ID']}"))
-    for _ in range(100):
-        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
-        if len(detail["messages"]) == 3:
-            break
-        await asyncio.sleep(0.1)
+    detail = await service.wait_detail(contact["id"], token, lambda d: len(d["messages"]) == 3)
     assert [m["direction"] for m in detail["messages"]] == ["in", "out", "in"]
     assert detail["messages"][1]["delivery"]["state"] == "sent"
     assert len((await service.get_json("/api/v1/contacts?folder=all", token))["items"]) == 1
@@ -177,15 +173,10 @@ async def test_failed_delivery_is_retried_and_visible(service: Service):
     [contact] = await service.wait_contacts(token, 1)
     await service.post_json(f"/api/v1/contacts/{contact['id']}/replies", {"text": "Vastaus"},
                             token, status=201)
-    states = []
-    for _ in range(150):
-        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
-        delivery = detail["messages"][-1]["delivery"]
-        states.append(delivery["state"])
-        if delivery["state"] == "failed":
-            break
-        await asyncio.sleep(0.1)
-    assert delivery["state"] == "failed", states
+    detail = await service.wait_detail(
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "failed")
+    delivery = detail["messages"][-1]["delivery"]
+    assert delivery["state"] == "failed", delivery
     assert delivery["attempts"] == 3
     assert "Relay busy" in delivery["error"]
 
@@ -197,11 +188,8 @@ async def test_permanent_refusal_fails_at_once_without_retrying(service: Service
     [contact] = await service.wait_contacts(token, 1)
     await service.post_json(f"/api/v1/contacts/{contact['id']}/replies", {"text": "Vastaus"},
                             token, status=201)
-    for _ in range(100):
-        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
-        delivery = detail["messages"][-1]["delivery"]
-        if delivery["state"] == "failed":
-            break
-        await asyncio.sleep(0.1)
+    detail = await service.wait_detail(
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "failed")
+    delivery = detail["messages"][-1]["delivery"]
     assert delivery["state"] == "failed"
     assert delivery["attempts"] == 1 and "No such user" in delivery["error"]
