@@ -28,10 +28,6 @@ def not_found(what: str) -> Problem:
     return Problem(404, "Not found", f"{what} does not exist or is not yours to see")
 
 
-def forbidden(detail: str) -> Problem:
-    return Problem(403, "Forbidden", detail)
-
-
 def unauthorized(detail: str = "Log in or send a bearer token") -> Problem:
     return Problem(401, "Authentication required", detail)
 

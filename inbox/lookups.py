@@ -47,10 +47,6 @@ def postal_areas(session: Session, codes: Iterable[str]) -> dict[str, tuple[str,
     return {pc: (code, name, district) for pc, code, name, district in rows}
 
 
-def area_name(session: Session, code: str) -> str | None:
-    return session.scalar(select(Area.name).where(Area.code == code))
-
-
 def partner_by_domain(session: Session, domain: str) -> Partner | None:
     for partner in session.scalars(select(Partner)):
         if domain.lower() in partner.domains:

@@ -23,11 +23,6 @@ class JobQueue(Protocol):
     def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None: ...
 
 
-class NullSink:
-    def publish(self, event: dict[str, Any]) -> None:
-        return None
-
-
 class Deliverers:
     """Outbound deliverers by channel name; a channel without one keeps its replies pending."""
 

@@ -18,7 +18,6 @@ from inbox.models import (
     Message,
     Partner,
     Resident,
-    ResidentIdentifier,
     Staff,
 )
 
@@ -168,9 +167,3 @@ def conversation_messages_after(
 
 def conversation_by_token(session: Session, token_hash: str) -> Conversation | None:
     return session.scalar(select(Conversation).where(Conversation.token_hash == token_hash))
-
-
-def resident_identifier_values(session: Session, resident_id: int) -> list[str]:
-    return list(session.scalars(
-        select(ResidentIdentifier.value).where(ResidentIdentifier.resident_id == resident_id)
-    ))
