@@ -68,7 +68,8 @@ async def start(settings: Settings) -> Running:
     await asyncio.to_thread(system.prepare_database)
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager,
-                               cors_allowed_origins=list(settings.allowed_origins))
+                               cors_allowed_origins=[*settings.allowed_origins,
+                                                     *settings.widget_origins])
     inbox = InboxNamespace(system.store)
     sio.register_namespace(inbox)
     sio.register_namespace(ChatNamespace(system.store, system.router, RateLimit(60).allow,
@@ -85,7 +86,8 @@ async def start(settings: Settings) -> Running:
         allow_login=RateLimit(20).allow, node_modules=ROOT / "node_modules",
         labels={"who": system.reference.who_contacted, "reasons": system.reference.reasons},
         extra_routes=phone.routes(), extra_openapi=phone_openapi.PATHS,
-        trusted_proxies=settings.trusted_proxies,
+        trusted_proxies=settings.trusted_proxies, widget_origins=settings.widget_origins,
+        privacy_url=settings.privacy_url,
     ))
     sio.attach(app)
     runner = web.AppRunner(app, access_log=None)

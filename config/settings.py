@@ -9,6 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+DEFAULT_PRIVACY_URL = "https://www.hel.fi/fi/paatoksenteko-ja-hallinto/tietoa-helsingista/tietosuoja"
+
+
+def _origins(value: str | None) -> tuple[str, ...]:
+    return tuple(o.strip().rstrip("/") for o in (value or "").split(",") if o.strip())
+
+
 def _hostport(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host or "127.0.0.1", int(port)
@@ -35,6 +42,9 @@ class Settings:
     smtp_tls_key: Path | None = None
     imap: dict[str, str] | None = None  # host, port, user, password, folder, ssl, interval
     trusted_proxies: frozenset[str] = frozenset()
+    widget_origins: tuple[str, ...] = ()  # sites that may frame /widget (hel.fi)
+    privacy_url: str = DEFAULT_PRIVACY_URL
+    chat_handling_s: int = 300  # a counsellor's typical time per chat, for expected waits
 
     @property
     def embedded(self) -> bool:
@@ -80,6 +90,9 @@ class Settings:
             else None,
             trusted_proxies=frozenset(
                 p.strip() for p in env.get("YHTEYS_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            widget_origins=_origins(env.get("YHTEYS_WIDGET_ORIGINS")),
+            privacy_url=env.get("YHTEYS_PRIVACY_URL") or DEFAULT_PRIVACY_URL,
+            chat_handling_s=int(env.get("YHTEYS_CHAT_HANDLING_S", "300")),
             imap={k.removeprefix("YHTEYS_IMAP_").lower(): v for k, v in env.items()
                   if k.startswith("YHTEYS_IMAP_")} if env.get("YHTEYS_IMAP_HOST") else None,
         )

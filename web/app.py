@@ -18,10 +18,12 @@ from inbox.store import Store
 from web.api import ContactsApi
 from web.auth import auth_middleware
 from web.forwarded import forwarded_middleware
+from web.i18n import Catalogs
 from web.openapi import document
 from web.pages import Pages
 from web.problems import problems, security_headers
 from web.session import SessionRoutes
+from web.widget import WidgetPages
 
 HERE = Path(__file__).parent
 
@@ -36,6 +38,9 @@ class WebConfig:
     node_modules: Path
     labels: dict[str, dict[int, str]]
     trusted_proxies: frozenset[str] = frozenset()
+    catalogs: Catalogs = field(default_factory=Catalogs.load)
+    widget_origins: tuple[str, ...] = ()
+    privacy_url: str = ""
     extra_routes: list[web.RouteDef] = field(default_factory=list)
     extra_openapi: dict[str, Any] = field(default_factory=dict)
 
@@ -51,7 +56,9 @@ def build_app(cfg: WebConfig) -> web.Application:
         client_max_size=1024 * 1024,
     )
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"),
-                               autoescape=True)
+                               autoescape=True, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda m: m, lambda s, p, n: s if n == 1 else p, newstyle=True)  # pages pass their own
     env.globals["labels"] = cfg.labels
     openapi = document(cfg.extra_openapi)
 
@@ -68,6 +75,7 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login).routes())
     app.add_routes(cfg.extra_routes)
     app.add_routes(Pages(cfg.store, cfg.outbound).routes())
+    app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
     app.router.add_static("/static/", HERE / "static")
     for name, folder in (("hds", "hds-core/lib"), ("sio", "socket.io-client/dist")):
         if (cfg.node_modules / folder).is_dir():

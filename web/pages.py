@@ -1,4 +1,4 @@
-"""The counsellor UI (server-rendered; small scripts make it live) and the resident chat page."""
+"""The counsellor UI (server-rendered; small scripts make it live)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,6 @@ class Pages:
             web.get("/callbacks", self.callbacks),
             web.post("/callbacks/claim", self.claim),
             web.post("/callbacks/{id}/outcome", self.callback_outcome),
-            web.get("/chat", self.chat),
             web.post("/me/availability", self.availability),
         ]
 
@@ -139,6 +138,3 @@ class Pages:
         form = await request.post()
         await self.store.call(set_availability, who, form.get("available") == "1")
         raise web.HTTPSeeOther("/inbox")
-
-    async def chat(self, request: web.Request) -> web.Response:
-        return _page(request, "chat.html", None)

@@ -57,7 +57,8 @@ def _harden(headers: MutableMapping[str, str], path: str) -> None:
     # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on our
     # own form posts, which the origin check must refuse. Other sites still get nothing.
     headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
+    if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
+        headers.setdefault("X-Frame-Options", "DENY")  # older browsers; CSP says the rest
     # Personal data is never cached; the static assets hold none and may be.
     public = path.startswith(("/static/", "/vendor/"))
     headers.setdefault("Cache-Control", "public, max-age=3600" if public else "no-store")
