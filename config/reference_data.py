@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import holidays
+
+from inbox.hours import OpeningHours, ServiceHours, parse_spans, weekly
 from inbox.reference import AreaDef, PartnerDef
 
 WHO_CONTACTED = {
@@ -53,6 +57,30 @@ class ReferenceData:
     who_contacted: dict[int, str]
     reasons: dict[int, str]
     rent_debt_steps: dict[int, str]
+    hours: ServiceHours = field(default_factory=lambda: opening_hours({}))
+
+
+DEFAULT_WEEK = {day: "09:00-15:00" for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def opening_hours(spec: dict[str, Any], today: date | None = None) -> ServiceHours:
+    """`[opening_hours]`: day = "HH:MM-HH:MM", holidays = [dates], public_holidays = bool,
+    and `[opening_hours.areas.<code>]` for an area whose hours differ (days not named keep
+    the default's)."""
+    year = (today or date.today()).year
+    closed: set[date] = set()
+    if spec.get("public_holidays", True):
+        closed |= set(holidays.country_holidays("FI", years=range(year - 1, year + 3)))
+    closed |= {date.fromisoformat(str(d)) for d in spec.get("holidays", [])}
+    days = {k: str(v) for k, v in spec.items() if k not in
+            ("holidays", "public_holidays", "areas")}
+    week = weekly(days, {i: parse_spans(DEFAULT_WEEK.get(d, "")) for i, d in
+                         enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))})
+    default = OpeningHours(week, frozenset(closed))
+    areas = {code: OpeningHours(weekly({k: str(v) for k, v in area.items()}, week),
+                                frozenset(closed))
+             for code, area in spec.get("areas", {}).items()}
+    return ServiceHours(default, areas)
 
 
 def default_areas() -> list[AreaDef]:
@@ -99,4 +127,5 @@ def load_reference_data(path: Path | None) -> ReferenceData:
         _codes(taxonomies["reasons"]) if "reasons" in taxonomies else data.reasons,
         _codes(taxonomies["rent_debt_steps"]) if "rent_debt_steps" in taxonomies
         else data.rent_debt_steps,
+        opening_hours(doc.get("opening_hours", {})),
     )

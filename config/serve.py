@@ -6,14 +6,16 @@ import asyncio
 import logging
 import signal
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import socketio
 from aiohttp import web
 
-from channels.chat.namespace import ChatDeliverer, ChatNamespace
+from channels.chat.deliver import ChatDeliverer
+from channels.chat.namespace import ChatLimits, ChatNamespace
+from channels.chat.status import StatusBoard
 from channels.email.imap import ImapPoller, Mailbox
 from channels.email.listener import EmailHandler, YhteysSMTP
 from channels.phone import openapi as phone_openapi
@@ -25,6 +27,8 @@ from config.system import System, build_system
 from inbox.raw import waiting_raw
 from web.app import WebConfig, build_app
 from web.auth import require_staff
+from web.chat_api import ChatApi
+from web.i18n import Catalogs
 from web.inbox_ns import InboxNamespace
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,9 @@ class Running:
     http_port: int
     smtp_port: int
     imap: asyncio.Task[None] | None = None
+    chat: ChatNamespace | None = None
+    board: StatusBoard | None = None
+    background: list[asyncio.Task[None]] = field(default_factory=list)
     stopped: bool = False
 
     async def stop(self) -> None:
@@ -47,6 +54,12 @@ class Running:
         self.stopped = True
         if self.imap is not None:
             self.imap.cancel()
+        for task in self.background:
+            task.cancel()
+        if self.board is not None:
+            await self.board.close()
+        if self.chat is not None:
+            await self.chat.close()
         self.smtp.close()
         await self.smtp.wait_closed()
         await self.runner.cleanup()
@@ -55,10 +68,12 @@ class Running:
         await asyncio.to_thread(self.system.store.engine.dispose)
 
 
-def _loop_subscriber(loop: asyncio.AbstractEventLoop, inbox: InboxNamespace) -> Any:
+def _loop_subscriber(loop: asyncio.AbstractEventLoop, inbox: InboxNamespace,
+                     board: StatusBoard) -> Any:
     """Events come from worker threads; socket.io emits must happen on the loop."""
     def publish(event: dict[str, Any]) -> None:
         asyncio.run_coroutine_threadsafe(inbox.broadcast(event), loop)
+        loop.call_soon_threadsafe(board.on_event, event)
     return publish
 
 
@@ -70,24 +85,41 @@ async def start(settings: Settings) -> Running:
     sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager,
                                cors_allowed_origins=[*settings.allowed_origins,
                                                      *settings.widget_origins])
-    inbox = InboxNamespace(system.store)
+    reference = system.reference
+    chat: ChatNamespace | None = None
+
+    async def emit_status(conversation_id: int, status: dict[str, Any]) -> None:
+        if chat is not None:
+            await chat.emit_status(conversation_id, status)
+
+    board = StatusBoard(system.store, emit_status, system.clock.now, reference.hours,
+                        settings.chat_handling_s)
+    inbox = InboxNamespace(system.store, settings.allowed_origins)
+    chat = ChatNamespace(system.store, system.router, ChatLimits(RateLimit(60).allow,
+                                                                 RateLimit(30).allow),
+                         settings.secret_key, frozenset(reference.reasons), board,
+                         inbox.broadcast)
+    inbox.chat_presence, inbox.chat_typing = chat.presence, chat.counsellor_typing
     sio.register_namespace(inbox)
-    sio.register_namespace(ChatNamespace(system.store, system.router, RateLimit(60).allow,
-                                         RateLimit(30).allow))
-    system.events.subscribers.append(_loop_subscriber(loop, inbox))
+    sio.register_namespace(chat)
+    system.events.subscribers.append(_loop_subscriber(loop, inbox, board))
     system.deliverers.register("chat", ChatDeliverer(sio, system.store, loop))
     system.deliverers.register("email", _EmailDeliverer(system))
     if isinstance(system.jobs, InProcessJobs):
         system.jobs.start(loop)
     phone = PhoneChannel(system.store, system.router, require_staff, RateLimit(10).allow)
+    catalogs = Catalogs.load()
+    chat_api = ChatApi(system.store, system.clock.now, reference.hours,
+                       settings.chat_handling_s, RateLimit(120).allow, catalogs)
     app = build_app(WebConfig(
         store=system.store, outbound=system.outbound,
         allowed_origins=settings.allowed_origins, cookie_secure=settings.cookie_secure,
         allow_login=RateLimit(20).allow, node_modules=ROOT / "node_modules",
         labels={"who": system.reference.who_contacted, "reasons": system.reference.reasons},
-        extra_routes=phone.routes(), extra_openapi=phone_openapi.PATHS,
+        extra_routes=[*phone.routes(), *chat_api.routes()],
+        extra_openapi={**phone_openapi.PATHS, **chat_api.openapi()},
         trusted_proxies=settings.trusted_proxies, widget_origins=settings.widget_origins,
-        privacy_url=settings.privacy_url,
+        privacy_url=settings.privacy_url, catalogs=catalogs,
     ))
     sio.attach(app)
     runner = web.AppRunner(app, access_log=None)
@@ -109,9 +141,11 @@ async def start(settings: Settings) -> Running:
     smtp_port = smtp.sockets[0].getsockname()[1]
     await _resume_unfinished(system)
     imap_task = _start_imap(settings, system)
+    clock_task = loop.create_task(board.run_clock())
     log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
              settings.smtp_host, smtp_port)
-    return Running(system, runner, smtp, http_port, smtp_port, imap_task)
+    return Running(system, runner, smtp, http_port, smtp_port, imap_task, chat, board,
+                   [clock_task])
 
 
 def _tls_context(settings: Settings) -> ssl.SSLContext | None:

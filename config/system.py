@@ -10,6 +10,7 @@ from typing import Any
 from redis import Redis
 
 from channels.email.jobs import EmailJobs
+from config.clock import Clock
 from config.jobs import Handler, InProcessJobs, RqJobs
 from config.reference_data import ReferenceData, load_reference_data
 from config.settings import Settings
@@ -48,6 +49,7 @@ class System:
     outbound: Outbound
     email_jobs: EmailJobs
     events: FanOutSink = field(default_factory=FanOutSink)
+    clock: Clock = field(default_factory=Clock)
 
     @property
     def job_handlers(self) -> dict[str, Handler]:

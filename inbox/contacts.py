@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see, log_access
@@ -33,8 +33,8 @@ class Placement:
 
     who_contacted: int
     urgency: str
-    steps: list[dict[str, str]]
-    summary: str
+    steps: list[dict[str, Any]]  # {rule, code, params}: rendered by the reader
+    summary: dict[str, Any]  # {area, by: the locate step}
     resident_id: int | None = None
     identifiers: list[tuple[str, str]] = field(default_factory=list)
     partner_id: int | None = None
@@ -52,6 +52,8 @@ class Recorded:
     conversation_id: int
     message_id: int
     created: bool  # False when the inbound was a redelivery of one already stored
+    seq: int = 0  # the message's place in its conversation
+    area_code: str | None = None
 
 
 def contact_event(kind: str, contact: Contact) -> dict[str, Any]:
@@ -59,9 +61,17 @@ def contact_event(kind: str, contact: Contact) -> dict[str, Any]:
     return {
         "type": kind,
         "contact_id": contact.id,
+        "channel": contact.channel,
+        "conversation_id": contact.conversation_id,
         "area": contact.area_code,
         "assignee_id": contact.assignee_id,
     }
+
+
+def _join(contact: Contact, who: Principal) -> None:
+    """The first counsellor to answer or take a contact has joined it (the chat says so)."""
+    if contact.joined_by_id is None:
+        contact.joined_by_id, contact.joined_at = who.staff_id, datetime.now(UTC)
 
 
 def _resident_for(session: Session, inbound: Inbound, placement: Placement) -> int | None:
@@ -90,9 +100,23 @@ def _resident_for(session: Session, inbound: Inbound, placement: Placement) -> i
     return resident_id
 
 
-def _message_from(inbound: Inbound, conversation_id: int) -> Message:
+def next_seq(session: Session, conversation_id: int) -> int:
+    """The conversation's next message number, taken under its row lock (UPDATE … RETURNING).
+
+    Call it before adding the message: the lock is then held from before the message's id is
+    drawn until commit, so within one conversation ids and seqs grow in commit order and a
+    client that holds seq 1..n holds every message up to the nth.
+    """
+    return int(session.execute(
+        update(Conversation).where(Conversation.id == conversation_id)
+        .values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq)
+    ).scalar_one())
+
+
+def _message_from(inbound: Inbound, conversation_id: int, seq: int) -> Message:
     return Message(
         conversation_id=conversation_id,
+        seq=seq,
         direction="in",
         sender=inbound.sender_name or inbound.sender_email or inbound.sender_phone or "resident",
         text=inbound.text,
@@ -134,6 +158,8 @@ def record_new_contact(session: Session, inbound: Inbound, placement: Placement)
         token_hash=inbound.chat_token_hash,
         subject=inbound.subject,
         reply_to=inbound.sender_email,
+        contact_email=inbound.contact_email,
+        last_seq=1,
     )
     session.add(conversation)
     session.flush()
@@ -142,6 +168,7 @@ def record_new_contact(session: Session, inbound: Inbound, placement: Placement)
         who_contacted=placement.who_contacted,
         reason=placement.reason,
         urgency=placement.urgency,
+        language=inbound.language,
         area_code=placement.area_code,
         assignee_id=placement.assignee_id,
         case_id=case_id,
@@ -154,12 +181,12 @@ def record_new_contact(session: Session, inbound: Inbound, placement: Placement)
         updated_at=inbound.received_at,
     )
     session.add(contact)
-    message = _message_from(inbound, conversation.id)
+    message = _message_from(inbound, conversation.id, 1)
     session.add(message)
     session.flush()
     _mark_raw(session, inbound, contact.id)
     emit(session, contact_event("contact.created", contact))
-    return Recorded(contact.id, conversation.id, message.id, True)
+    return Recorded(contact.id, conversation.id, message.id, True, 1, contact.area_code)
 
 
 def find_duplicate(session: Session, inbound: Inbound) -> Recorded | None:
@@ -177,7 +204,7 @@ def find_duplicate(session: Session, inbound: Inbound) -> Recorded | None:
     ).first()
     if row is None:
         return None
-    return Recorded(row[1], row[0].conversation_id, row[0].id, False)
+    return Recorded(row[1], row[0].conversation_id, row[0].id, False, row[0].seq)
 
 
 def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recorded:
@@ -185,7 +212,8 @@ def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recor
     contact = session.get(Contact, contact_id)
     if contact is None:
         raise not_found(f"contact {contact_id}")
-    message = _message_from(inbound, contact.conversation_id)
+    message = _message_from(inbound, contact.conversation_id,
+                            next_seq(session, contact.conversation_id))
     session.add(message)
     contact.status = "open"
     contact.updated_at = inbound.received_at
@@ -193,7 +221,8 @@ def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recor
     _mark_raw(session, inbound, contact.id)
     emit(session, contact_event("contact.updated", contact))
     emit(session, {**contact_event("message.created", contact), "message_id": message.id})
-    return Recorded(contact.id, contact.conversation_id, message.id, True)
+    return Recorded(contact.id, contact.conversation_id, message.id, True, message.seq,
+                    contact.area_code)
 
 
 def reply(session: Session, who: Principal, contact_id: int, text: str) -> Message:
@@ -206,8 +235,10 @@ def reply(session: Session, who: Principal, contact_id: int, text: str) -> Messa
     contact = session.get(Contact, contact_id)
     if contact is None or not can_see(who, contact):
         raise not_found(f"contact {contact_id}")
+    seq = next_seq(session, contact.conversation_id)
     message = Message(
         conversation_id=contact.conversation_id,
+        seq=seq,
         direction="out",
         sender=who.name,
         text=text,
@@ -217,6 +248,7 @@ def reply(session: Session, who: Principal, contact_id: int, text: str) -> Messa
     session.add(message)
     if contact.assignee_id is None:
         contact.assignee_id = who.staff_id
+    _join(contact, who)
     contact.status = "answered"
     contact.updated_at = datetime.now(UTC)
     session.flush()
@@ -252,6 +284,7 @@ def take(session: Session, who: Principal, contact_id: int) -> Contact:
     if contact is None or not can_see(who, contact):
         raise not_found(f"contact {contact_id}")
     contact.assignee_id = who.staff_id
+    _join(contact, who)
     contact.updated_at = datetime.now(UTC)
     case = session.get(Case, contact.case_id) if contact.case_id else None
     if case is not None and case.counsellor_id is None:
@@ -268,6 +301,9 @@ def close(session: Session, who: Principal, contact_id: int) -> Contact:
         raise not_found(f"contact {contact_id}")
     contact.status = "closed"
     contact.updated_at = datetime.now(UTC)
+    conversation = session.get(Conversation, contact.conversation_id)
+    if contact.channel == "chat" and conversation and conversation.ended_at is None:
+        conversation.ended_at, conversation.ended_by = contact.updated_at, "counsellor"
     log_access(session, who, "close", contact=contact, action="write")
     emit(session, contact_event("contact.updated", contact))
     return contact

@@ -30,6 +30,9 @@ class Inbound:
     sender_phone: str | None = None
     sender_name: str | None = None
     chat_token_hash: str | None = None
+    contact_email: str | None = None  # an address typed into a chat: shown, never matched
+    topic: int | None = None  # a reason code the resident chose
+    no_fixed_address: bool = False  # "no fixed address / outside Helsinki": city-wide
     postal_code: str | None = None
     language: str | None = None
     subject: str | None = None

@@ -174,6 +174,10 @@ class Conversation(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     subject: Mapped[str | None] = mapped_column(String(500))
     reply_to: Mapped[str | None] = mapped_column(String(254))
+    contact_email: Mapped[str | None] = mapped_column(String(254))  # given in a chat, unverified
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)  # the newest message's seq
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ended_by: Mapped[str | None] = mapped_column(String(16))  # resident | counsellor
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
@@ -187,6 +191,7 @@ class Contact(Base):
     who_contacted: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[int | None] = mapped_column(Integer)
     urgency: Mapped[str] = mapped_column(String(16), default="normal")
+    language: Mapped[str | None] = mapped_column(String(8))
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
@@ -195,6 +200,8 @@ class Contact(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
     routing: Mapped[dict[str, Any]] = mapped_column(default=dict)
     summary: Mapped[str] = mapped_column(String(200), default="")
+    joined_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # first to act
+    joined_at: Mapped[datetime | None] = mapped_column(Timestamp)
     received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
@@ -205,6 +212,7 @@ class Message(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     direction: Mapped[str] = mapped_column(String(4))
+    seq: Mapped[int] = mapped_column(Integer, default=0)  # 1, 2, 3 … in its conversation
     sender: Mapped[str] = mapped_column(String(254))
     text: Mapped[str] = mapped_column(Text, default="")
     html: Mapped[str | None] = mapped_column(Text)

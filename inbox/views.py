@@ -42,6 +42,8 @@ def contact_json(session: Session, contact: Contact) -> dict[str, Any]:
         "assignee": _staff_ref(session.get(Staff, contact.assignee_id))
         if contact.assignee_id else None,
         "case_id": contact.case_id,
+        "resident_id": contact.resident_id,
+        "language": contact.language,
         "resident": _resident_json(resident),
         "partner": partner.name if partner else None,
         "who_contacted": contact.who_contacted,
@@ -65,6 +67,7 @@ def _resident_json(resident: Resident | None) -> dict[str, Any] | None:
 def message_json(message: Message) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": message.id,
+        "seq": message.seq,
         "direction": message.direction,
         "text": message.text,
         "sender": message.sender,
@@ -124,6 +127,10 @@ def contact_detail(
     ).all()
     data = contact_json(session, contact)
     data["subject"] = conversation.subject if conversation else None
+    if conversation is not None and contact.channel == "chat":
+        data["chat"] = {"ended_at": conversation.ended_at.isoformat()
+                        if conversation.ended_at else None, "ended_by": conversation.ended_by,
+                        "email": conversation.contact_email}
     data["messages"] = [message_json(m) for m in messages]
     calls = session.execute(
         select(CallLog, Staff.name).join(Staff, Staff.id == CallLog.staff_id)

@@ -11,25 +11,24 @@ def assign(ctx: Context) -> None:
     inbound, placement = ctx.inbound, ctx.placement
     if inbound.handled_by is not None:
         placement.assignee_id = inbound.handled_by
-        ctx.record("assign", f"staff #{inbound.handled_by}", "logged by the counsellor who took it")
+        ctx.record("assign", "logged_by", staff_id=inbound.handled_by)
         return
     if inbound.kind == "callback":
-        pool = ctx.area_name or "city-wide"
-        ctx.record("assign", f"{pool} callback queue", "assigned to whoever claims it")
+        ctx.record("assign", "callback_queue", area=placement.area_code)
         return
     if placement.area_code is None:
-        ctx.record("assign", "city-wide pool", "no area, so any counsellor may take it")
+        ctx.record("assign", "city_pool")
         return
     own = ctx.session.get(Staff, ctx.case_counsellor_id) if ctx.case_counsellor_id else None
     if own is not None and own.available and placement.area_code in own.area_codes:
         placement.assignee_id = own.id
-        ctx.record("assign", own.name, "counsellor of the resident's case")
+        ctx.record("assign", "case_counsellor", staff_id=own.id, staff=own.name)
         return
     chosen = least_loaded_counsellor(ctx.session, placement.area_code, inbound.language)
     if chosen is None:
-        ctx.record("assign", f"{ctx.area_name} pool", "no available counsellor in the area")
+        ctx.record("assign", "area_pool", area=placement.area_code)
         return
     staff, load = chosen
     placement.assignee_id = staff.id
-    ctx.record("assign", staff.name,
-               f"{ctx.area_name} counsellor with fewest open contacts ({load})")
+    ctx.record("assign", "least_loaded", staff_id=staff.id, staff=staff.name,
+               area=placement.area_code, load=load)

@@ -30,15 +30,19 @@ URGENT_WORDS = (
 def classify(ctx: Context) -> None:
     text = f"{ctx.inbound.subject or ''}\n{ctx.text}".lower()
     placement = ctx.placement
-    for code, words in REASON_WORDS:
-        match = re.search(words, text)
-        if match:
-            placement.reason = code
-            ctx.record("classify", f"reason {code}", f"the words {match.group(0)!r}")
-            break
+    if ctx.inbound.topic is not None:
+        placement.reason = ctx.inbound.topic
+        ctx.record("classify", "topic_chosen", reason=ctx.inbound.topic)
     else:
-        ctx.record("classify", "reason unknown", "no reason words found")
+        for code, words in REASON_WORDS:
+            match = re.search(words, text)
+            if match:
+                placement.reason = code
+                ctx.record("classify", "reason", reason=code, words=match.group(0))
+                break
+        else:
+            ctx.record("classify", "reason_unknown")
     urgent = re.search(URGENT_WORDS, text)
     if urgent:
         placement.urgency = "high"
-        ctx.record("classify", "urgent", f"the words {urgent.group(0)!r}")
+        ctx.record("classify", "urgent", words=urgent.group(0))

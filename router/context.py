@@ -22,15 +22,15 @@ class Context:
     text: str  # the inbound text as received (only what is stored gets redacted)
     placement: Placement = field(
         default_factory=lambda: Placement(who_contacted=WHO_CLIENT, urgency="normal",
-                                          steps=[], summary="")
+                                          steps=[], summary={})
     )
     resident: Resident | None = None
     area_name: str | None = None
-    located_by: str | None = None
     case_counsellor_id: int | None = None
 
-    def record(self, rule: str, outcome: str, reason: str) -> None:
-        self.placement.steps.append({"rule": rule, "outcome": outcome, "reason": reason})
+    def record(self, rule: str, code: str, **params: object) -> None:
+        """A decision as a code with parameters; readers render it in their language."""
+        self.placement.steps.append({"rule": rule, "code": f"{rule}.{code}", "params": params})
 
 
 class Rule(Protocol):

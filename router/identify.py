@@ -56,11 +56,12 @@ def identify(ctx: Context) -> None:
     inbound, placement = ctx.inbound, ctx.placement
     ids: list[tuple[str, str]] = []
     sender = normalise_email(inbound.sender_email) if inbound.sender_email else None
-    partner = partner_by_domain(ctx.session, sender.rsplit("@", 1)[1]) if sender else None
+    domain = sender.rsplit("@", 1)[1] if sender else None
+    partner = partner_by_domain(ctx.session, domain) if domain else None
     if partner is not None:
         placement.partner_id = partner.id
         placement.who_contacted = partner.who_contacted
-        ctx.record("identify", f"partner {partner.name}", f"sender domain of {sender}")
+        ctx.record("identify", "partner", partner=partner.name, domain=domain)
     elif sender:
         ids.append(("email", sender))
     if inbound.sender_phone:
@@ -70,13 +71,12 @@ def identify(ctx: Context) -> None:
     ids += [("hetu", hetu_digest(c, ctx.hetu_key)) for c in find_identity_codes(inbound.text)]
     placement.identifiers = ids
     resident = resident_by_identifiers(ctx.session, ids)
+    kinds = sorted({k for k, _ in ids})
     if resident is not None:
         ctx.resident = resident
         placement.resident_id = resident.id
-        kinds = ", ".join(k for k, _ in ids)
-        ctx.record("identify", f"known resident #{resident.id}", f"matched by {kinds}")
+        ctx.record("identify", "known_resident", resident_id=resident.id, kinds=kinds)
     elif ids:
-        kinds = ", ".join(k for k, _ in ids)
-        ctx.record("identify", "new resident", f"no resident known by {kinds}")
+        ctx.record("identify", "new_resident", kinds=kinds)
     else:
-        ctx.record("identify", "no resident", "the sender gave no identifier of a resident")
+        ctx.record("identify", "no_resident")

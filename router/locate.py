@@ -20,12 +20,15 @@ def postal_codes_in(text: str) -> list[str]:
 
 def locate(ctx: Context) -> None:
     inbound = ctx.inbound
+    if inbound.no_fixed_address:
+        ctx.record("locate", "no_fixed_address")
+        return
     candidates: list[tuple[str, str]] = []
     if inbound.postal_code:
-        candidates.append((inbound.postal_code, "postal code given"))
-    candidates += [(c, "postal code in the text") for c in postal_codes_in(ctx.text)]
+        candidates.append((inbound.postal_code, "postal_given"))
+    candidates += [(c, "postal_in_text") for c in postal_codes_in(ctx.text)]
     if ctx.resident is not None and ctx.resident.postal_code:
-        candidates.append((ctx.resident.postal_code, "resident's known postal code"))
+        candidates.append((ctx.resident.postal_code, "resident_postal"))
     known = postal_areas(ctx.session, {c for c, _ in candidates})
     for code, how in candidates:
         if code in known:
@@ -33,8 +36,6 @@ def locate(ctx: Context) -> None:
             ctx.placement.area_code = area_code
             ctx.placement.postal_code = code
             ctx.area_name = name
-            ctx.located_by = f"{how} {code} ({district})"
-            ctx.record("locate", name, ctx.located_by)
+            ctx.record("locate", how, postal_code=code, district=district, area=area_code)
             return
-    given = ", ".join(c for c, _ in candidates) or "none"
-    ctx.record("locate", "city-wide", f"no Helsinki postal code found (candidates: {given})")
+    ctx.record("locate", "city_wide", candidates=[c for c, _ in candidates])

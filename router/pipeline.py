@@ -42,8 +42,8 @@ class Router:
         for rule in self.rules:
             rule(ctx)
         placement = ctx.placement
-        where = ctx.area_name or "City-wide"
-        placement.summary = f"{where}: {ctx.located_by or 'no postal code'}"
+        located = [s for s in placement.steps if s["rule"] == "locate"]
+        placement.summary = {"area": placement.area_code, "by": located[-1] if located else None}
         return record_new_contact(session, stored, placement)
 
     @staticmethod

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from inbox.chat import transfer
 from inbox.contacts import close, take
 from inbox.errors import bad_request, json_object, whole_id
 from inbox.outbound import Outbound
@@ -14,16 +15,23 @@ from inbox.staff import set_availability
 from inbox.store import Store
 from inbox.views import contact_detail, list_contacts
 from web.auth import CSRF, require_staff
+from web.i18n import request_language
+from web.routing_text import RoutingText
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
     return whole_id(request.match_info[name], name)
 
 
+def reader_language(request: web.Request) -> str:
+    return request_language(request.query.get("lang"), request.headers.get("Accept-Language"))
+
+
 @dataclass
 class ContactsApi:
     store: Store
     outbound: Outbound
+    text: RoutingText
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -34,6 +42,7 @@ class ContactsApi:
             web.post("/api/v1/contacts/{id}/replies", self.reply),
             web.post("/api/v1/contacts/{id}/take", self.take),
             web.post("/api/v1/contacts/{id}/close", self.close),
+            web.post("/api/v1/contacts/{id}/transfer", self.transfer),
             web.get("/api/v1/unparsed", self.unparsed),
         ]
 
@@ -56,11 +65,16 @@ class ContactsApi:
         who = require_staff(request)
         folder = request.query.get("folder", "all" if who.sees_all_areas else "areas")
         items = await self.store.call(list_contacts, who, folder)
-        return web.json_response({"items": items})
+        lang = reader_language(request)
+        return web.json_response({"items": [self.text.contact(lang, c) for c in items]})
+
+    async def _detail(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        detail = await self.store.call(contact_detail, who, path_id(request))
+        return web.json_response(self.text.contact(reader_language(request), detail))
 
     async def detail(self, request: web.Request) -> web.Response:
-        who = require_staff(request)
-        return web.json_response(await self.store.call(contact_detail, who, path_id(request)))
+        return await self._detail(request)
 
     async def reply(self, request: web.Request) -> web.Response:
         who = require_staff(request)
@@ -74,12 +88,26 @@ class ContactsApi:
     async def take(self, request: web.Request) -> web.Response:
         who = require_staff(request)
         await self.store.call(take, who, path_id(request))
-        return web.json_response(await self.store.call(contact_detail, who, path_id(request)))
+        return await self._detail(request)
 
     async def close(self, request: web.Request) -> web.Response:
         who = require_staff(request)
         await self.store.call(close, who, path_id(request))
-        return web.json_response(await self.store.call(contact_detail, who, path_id(request)))
+        return await self._detail(request)
+
+    async def transfer(self, request: web.Request) -> web.Response:
+        """To another counsellor or area, with a note; the resident's chat is told."""
+        who = require_staff(request)
+        body = await json_object(request.json)
+        to_staff, to_area, note = body.get("to_staff_id"), body.get("to_area"), body.get("note")
+        if to_staff is not None and (isinstance(to_staff, bool) or not isinstance(to_staff, int)):
+            raise bad_request("to_staff_id must be a staff id (a whole number)")
+        if to_area is not None and not isinstance(to_area, str):
+            raise bad_request("to_area must be an area code")
+        if not isinstance(note, str):
+            raise bad_request("note is required: say why")
+        await self.store.call(transfer, who, path_id(request), to_staff, to_area, note)
+        return await self._detail(request)
 
     async def unparsed(self, request: web.Request) -> web.Response:
         require_staff(request)

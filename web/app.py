@@ -22,6 +22,7 @@ from web.i18n import Catalogs
 from web.openapi import document
 from web.pages import Pages
 from web.problems import problems, security_headers
+from web.routing_text import RoutingText
 from web.session import SessionRoutes
 from web.widget import WidgetPages
 
@@ -71,7 +72,7 @@ def build_app(cfg: WebConfig) -> web.Application:
 
     app.add_routes([web.get("/healthz", healthz),
                     web.get("/api/v1/openapi.json", openapi_json)])
-    app.add_routes(ContactsApi(cfg.store, cfg.outbound).routes())
+    app.add_routes(ContactsApi(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
     app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login).routes())
     app.add_routes(cfg.extra_routes)
     app.add_routes(Pages(cfg.store, cfg.outbound).routes())

@@ -80,6 +80,13 @@ def language(value: object, default: str = DEFAULT_LANGUAGE) -> str:
     return value if isinstance(value, str) and value in LANGUAGES else default
 
 
+def request_language(query_lang: object, accept_language: str | None) -> str:
+    """`?lang=` when it is one of ours, else the Accept-Language header, else Finnish."""
+    if isinstance(query_lang, str) and query_lang in LANGUAGES:
+        return query_lang
+    return negotiate(accept_language)
+
+
 def negotiate(accept_language: str | None, choices: Iterable[str] = LANGUAGES,
               default: str = DEFAULT_LANGUAGE) -> str:
     """The best of `choices` for an Accept-Language header (q-values honoured)."""

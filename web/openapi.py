@@ -70,6 +70,18 @@ PATHS: dict[str, Any] = {
         "security": STAFF, "parameters": CONTACT_ID,
         "responses": {"200": _json({"$ref": "#/components/schemas/Contact"}),
                       **_errors(400, 401, 403, 404)}}},
+    "/api/v1/contacts/{id}/transfer": {"post": {
+        "summary": "Hand the contact to another counsellor or area with a note (a routing "
+                   "step); a chat resident is told",
+        "security": STAFF, "parameters": CONTACT_ID,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["note"],
+            "properties": {"to_staff_id": {"type": ["integer", "null"], "minimum": 1},
+                           "to_area": {"type": ["string", "null"]},
+                           "note": {"type": "string", "minLength": 1, "maxLength": 1000,
+                                    "pattern": "\\S"}}}}}},
+        "responses": {"200": _json({"$ref": "#/components/schemas/Contact"}),
+                      **_errors(400, 401, 403, 404, 409)}}},
     "/api/v1/unparsed": {"get": {
         "summary": "Inbound input that could not be parsed, kept for manual handling",
         "security": STAFF, "responses": {"200": _json({"type": "object"}), **_errors(401)}}},
@@ -89,14 +101,20 @@ SCHEMAS: dict[str, Any] = {
                     "assignee": {"type": ["object", "null"]},
                     "case_id": {"type": ["integer", "null"]},
                     "urgency": {"type": "string"},
+                    "language": {"type": ["string", "null"], "enum": ["fi", "sv", "en", None]},
+                    "resident_id": {"type": ["integer", "null"]},
                     "routing": {"type": "object", "properties": {
-                        "summary": {"type": "string"},
+                        "summary": {"type": "string",
+                                    "description": "in the reader's language (lang, "
+                                                   "Accept-Language; default fi)"},
                         "steps": {"type": "array", "items": {"type": "object", "properties": {
-                            "rule": {"type": "string"}, "outcome": {"type": "string"},
-                            "reason": {"type": "string"}}}}}}}},
+                            "rule": {"type": "string"}, "code": {"type": "string"},
+                            "params": {"type": "object"}, "text": {"type": "string"},
+                            "rule_label": {"type": "string"}}}}}}}},
     "Message": {"type": "object", "required": ["id", "direction", "text", "sender", "at"],
                 "properties": {
                     "id": {"type": "integer"},
+                    "seq": {"type": "integer", "description": "1, 2, 3 … in its conversation"},
                     "direction": {"type": "string", "enum": ["in", "out"]},
                     "text": {"type": "string"}, "sender": {"type": "string"},
                     "at": {"type": "string", "format": "date-time"},

@@ -1,135 +1,152 @@
-"""socket.io /chat, as public contract v1 says: start, resume, message; ack after commit."""
+"""socket.io /chat (public contract v1 + v2): start, resume, message, end, typing.
+
+Every ack comes after the commit. Refusals are acks `{error, code}` (validate.py). Message
+ids of a conversation only grow in commit order (inbox.contacts.next_seq), so a client that
+holds every message up to `last_seen_id` misses nothing that `resume` replays.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import hmac
 import logging
-import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from inbox.contacts import Recorded, mark_delivery
+from channels.chat.status import StatusBoard
+from channels.chat.validate import Refusal, Start, client_id_of, start_of, storable, text_of
+from inbox.chat import contact_of_conversation, end_by_resident, is_ended, replay
+from inbox.chat import started_conversation as started
+from inbox.contacts import Recorded
 from inbox.inbound import Inbound
-from inbox.models import Message
 from inbox.store import Store
-from inbox.views import conversation_by_token, conversation_messages_after
+from inbox.views import conversation_by_token
 from router.pipeline import Router
 
 log = logging.getLogger(__name__)
 NAMESPACE = "/chat"
-MAX_TEXT = 4000
-LANGUAGES = ("fi", "sv", "en")
-POSTAL = re.compile(r"^\d{5}$")
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+TYPING_EVERY_S = 2.0
 
 
 def room(conversation_id: int) -> str:
     return f"conversation:{conversation_id}"
 
 
-def wire_message(message: Message) -> dict[str, Any]:
-    sender = "counsellor" if message.direction == "out" else "resident"
-    return {"id": message.id, "text": message.text, "sender": sender,
-            "name": message.sender if message.direction == "out" else None,
-            "at": message.at.isoformat()}
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _text(data: dict[str, Any]) -> str | dict[str, str]:
-    text = data.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return {"error": "text is required"}
-    if len(text) > MAX_TEXT:
-        return {"error": f"text is longer than {MAX_TEXT} characters"}
-    return text.strip()
+@dataclass
+class ChatLimits:
+    allow_connect: Callable[[str], bool]  # per client address
+    allow_message: Callable[[str], bool]  # starts and messages per connection
 
 
 class ChatNamespace(socketio.AsyncNamespace):
-    def __init__(self, store: Store, router: Router, allow: Callable[[str], bool],
-                 allow_message: Callable[[str], bool]):
+    def __init__(self, store: Store, router: Router, limits: ChatLimits, token_key: bytes,
+                 topics: frozenset[int], board: StatusBoard,
+                 to_staff: Callable[[dict[str, Any]], Awaitable[None]]):
         super().__init__(NAMESPACE)
         self.store = store
         self.router = router
-        self.allow = allow  # connections per client address
-        self.allow_message = allow_message  # starts and messages per connection
+        self.limits = limits
+        self.token_key = token_key
+        self.topics = topics
+        self.board = board
+        self.to_staff = to_staff
+        self.present: dict[int, set[str]] = {}  # conversation -> connected sids
+        self._typing_at: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
+    # --- connection -----------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         # engine.io's aiohttp driver always says REMOTE_ADDR 127.0.0.1; the request knows.
         request = environ.get("aiohttp.request")
-        return self.allow(str(getattr(request, "remote", None) or "?"))
+        return self.limits.allow_connect(str(getattr(request, "remote", None) or "?"))
 
+    async def on_disconnect(self, sid: str, *args: Any) -> None:
+        self._typing_at.pop(sid, None)
+        for conversation_id, sids in list(self.present.items()):
+            if sid in sids:
+                sids.discard(sid)
+                if not sids:
+                    del self.present[conversation_id]
+                    await self._tell_staff(conversation_id, "chat.presence", state="gone")
+
+    # --- events ---------------------------------------------------------------------------
     async def on_start(self, sid: str, data: Any) -> dict[str, Any]:
-        if not self.allow_message(sid):
-            return {"error": "too many messages; wait a moment and try again"}
-        if not isinstance(data, dict):
-            return {"error": "start takes {postal_code, language, text, name?}"}
-        postal = data.get("postal_code")
-        if not isinstance(postal, str) or not POSTAL.match(postal.strip()):
-            return {"error": "postal_code is required: five digits, e.g. 00940"}
-        language = data.get("language") or "fi"
-        if language not in LANGUAGES:
-            return {"error": f"language must be one of {', '.join(LANGUAGES)}"}
-        text = _text(data)
-        if isinstance(text, dict):
-            return text
-        name = data.get("name")
-        if name is not None and (not isinstance(name, str) or len(name) > 200):
-            return {"error": "name must be text of at most 200 characters"}
-        token = secrets.token_urlsafe(24)
-        token_hash = _hash(token)
-        inbound = Inbound(
-            channel="chat", idempotency_key=f"chat:{token_hash}:start", text=text,
-            sender_name=(name or "").strip() or None, chat_token_hash=token_hash,
-            postal_code=postal.strip(), language=language, client_id="start",
-        )
-        recorded: Recorded = await self.store.call(self.router.route, inbound)
-        await self._join(sid, recorded.conversation_id)
-        return {"conversation_id": recorded.conversation_id, "token": token,
-                "id": recorded.message_id}
+        try:
+            self._rate(sid)
+            start = start_of(data, self.topics)
+        except Refusal as refusal:
+            return refusal.ack()
+        token = self._token(start.client_id)
+        digest = token_hash(token)
+        found = await self.store.call(started, digest)
+        if found is None:
+            try:
+                recorded: Recorded = await self.store.call(self.router.route,
+                                                           self._inbound(start, digest))
+                found = {"conversation_id": recorded.conversation_id,
+                         "id": recorded.message_id, "seq": recorded.seq}
+            except IntegrityError:  # the same start, committed by a concurrent double send
+                found = await self.store.call(started, digest)
+                if found is None:
+                    raise
+        conversation_id = found["conversation_id"]
+        await self._join(sid, conversation_id)
+        status = await self.board.current(conversation_id)
+        return {**found, "token": token, "position": status.get("position"),
+                "status": status}
 
     async def on_resume(self, sid: str, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or not isinstance(data.get("token"), str):
-            return {"error": "resume takes {token, last_seen_id}"}
+            return Refusal("bad_request", "resume takes {token, last_seen_id}").ack()
         last_seen = data.get("last_seen_id") or 0
-        if not isinstance(last_seen, int) or last_seen < 0:
-            return {"error": "last_seen_id must be a non-negative integer"}
-        found = await self.store.call(_resume, _hash(data["token"]), last_seen)
-        if found is None:
-            return {"error": "unknown or expired conversation token"}
-        conversation_id, missed = found
-        await self._join(sid, conversation_id)
-        # The ack goes out first; the missed messages follow it in order.
-        asyncio.get_running_loop().create_task(self._replay(sid, missed))
-        return {"conversation_id": conversation_id}
+        if isinstance(last_seen, bool) or not isinstance(last_seen, int) or last_seen < 0:
+            return Refusal("bad_request", "last_seen_id must be a non-negative integer").ack()
+        conversation = await self.store.call(conversation_by_token, token_hash(data["token"]))
+        if conversation is None:
+            return Refusal("token_unknown", "unknown or expired conversation token").ack()
+        # Join first, then read: a reply committed in between is in the read or in the room.
+        await self._join(sid, conversation.id)
+        missed = await self.store.call(replay, conversation.id, last_seen)
+        status = await self.board.current(conversation.id)
+        contact = await self.store.call(contact_of_conversation, conversation.id)
+        task = asyncio.get_running_loop().create_task(self._replay(sid, missed))
+        self._tasks.add(task)  # kept referenced until done
+        task.add_done_callback(self._tasks.discard)
+        return {"conversation_id": conversation.id,
+                "language": contact.language if contact else None,
+                "ended": conversation.ended_at is not None, "status": status}
 
     async def _replay(self, sid: str, missed: list[dict[str, Any]]) -> None:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # after the ack
         for message in missed:
             await self.emit("message", message, to=sid)
 
     async def on_message(self, sid: str, data: Any) -> dict[str, Any]:
-        session = await self.get_session(sid)
-        conversation_id = session.get("conversation_id")
-        if conversation_id is None:
-            return {"error": "start or resume a conversation first"}
-        if not self.allow_message(sid):
-            return {"error": "too many messages; wait a moment and try again"}
-        if not isinstance(data, dict):
-            return {"error": "message takes {client_id, text}"}
-        client_id = data.get("client_id")
-        if not isinstance(client_id, str) or not 0 < len(client_id) <= 100:
-            return {"error": "client_id is required (text, at most 100 characters)"}
-        text = _text(data)
-        if isinstance(text, dict):
-            return text
+        conversation_id = (await self.get_session(sid)).get("conversation_id")
+        try:
+            if conversation_id is None:
+                raise Refusal("no_conversation", "start or resume a conversation first")
+            self._rate(sid)
+            if not isinstance(data, dict):
+                raise Refusal("bad_request", "message takes {client_id, text}")
+            storable(data)
+            client_id = client_id_of(data, required=True)
+            text = text_of(data)
+        except Refusal as refusal:
+            return refusal.ack()
+        if await self.store.call(is_ended, conversation_id):
+            return Refusal("ended", "this chat has ended; start a new one").ack()
         inbound = Inbound(
             channel="chat", idempotency_key=f"chat:{conversation_id}:{client_id}", text=text,
             conversation_id=conversation_id, client_id=client_id,
@@ -141,54 +158,79 @@ class ChatNamespace(socketio.AsyncNamespace):
             # routing it again finds that message and acks with its id.
             recorded = await self.store.call(self.router.route, inbound)
         if recorded.created:
-            await self.emit("message", {"id": recorded.message_id, "text": text,
-                                        "sender": "resident", "name": None,
-                                        "at": inbound.received_at.isoformat()},
+            await self.emit("message", {"id": recorded.message_id, "seq": recorded.seq,
+                                        "text": text, "sender": "resident", "name": None,
+                                        "at": inbound.received_at.isoformat(),
+                                        "client_id": client_id},
                             room=room(conversation_id), skip_sid=sid)
-        return {"id": recorded.message_id}
+        return {"id": recorded.message_id, "seq": recorded.seq}
+
+    async def on_end(self, sid: str, data: Any = None) -> dict[str, Any]:
+        conversation_id = (await self.get_session(sid)).get("conversation_id")
+        if conversation_id is None:
+            return Refusal("no_conversation", "start or resume a conversation first").ack()
+        await self.store.call(end_by_resident, conversation_id)
+        self.board.poke(conversation_id)
+        return {"ok": True}
+
+    async def on_typing(self, sid: str, data: Any = None) -> None:
+        conversation_id = (await self.get_session(sid)).get("conversation_id")
+        now = asyncio.get_running_loop().time()
+        if conversation_id is None or now - self._typing_at.get(sid, -1e9) < TYPING_EVERY_S:
+            return
+        self._typing_at[sid] = now
+        await self._tell_staff(conversation_id, "chat.typing")
+
+    # --- for the counsellors' side --------------------------------------------------------
+    async def counsellor_typing(self, conversation_id: int, name: str | None) -> None:
+        await self.emit("typing", {"name": name}, room=room(conversation_id))
+
+    def presence(self, conversation_id: int) -> str:
+        return "online" if self.present.get(conversation_id) else "gone"
+
+    async def emit_status(self, conversation_id: int, status: dict[str, Any]) -> None:
+        await self.emit("status", status, room=room(conversation_id))
+
+    # --- helpers --------------------------------------------------------------------------
+    def _rate(self, sid: str) -> None:
+        if not self.limits.allow_message(sid):
+            raise Refusal("rate_limited", "too many messages; wait a moment and try again")
+
+    def _token(self, client_id: str | None) -> str:
+        """From the client's start id (so a start sent twice gets the same token), else new."""
+        if client_id is None:
+            return secrets.token_urlsafe(24)
+        mac = hmac.new(self.token_key, f"chat-start:{client_id}".encode(), hashlib.sha256)
+        return base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
+
+    @staticmethod
+    def _inbound(start: Start, digest: str) -> Inbound:
+        return Inbound(
+            channel="chat", idempotency_key=f"chat:{digest}:start", text=start.text,
+            sender_name=start.name, chat_token_hash=digest, postal_code=start.postal_code,
+            language=start.language, client_id=start.client_id or "start",
+            contact_email=start.email, topic=start.topic,
+            no_fixed_address=start.no_fixed_address,
+        )
 
     async def _join(self, sid: str, conversation_id: int) -> None:
-        await self.save_session(sid, {"conversation_id": conversation_id})
+        session = await self.get_session(sid)
+        await self.save_session(sid, {**session, "conversation_id": conversation_id})
         await self.enter_room(sid, room(conversation_id))
+        sids = self.present.setdefault(conversation_id, set())
+        first = not sids
+        sids.add(sid)
+        if first:
+            await self._tell_staff(conversation_id, "chat.presence", state="online")
 
+    async def _tell_staff(self, conversation_id: int, kind: str, **extra: Any) -> None:
+        contact = await self.store.call(contact_of_conversation, conversation_id)
+        if contact is None:
+            return
+        await self.to_staff({"type": kind, "contact_id": contact.id,
+                             "area": contact.area_code, "assignee_id": contact.assignee_id,
+                             **extra})
 
-def _resume(session: Session, token_hash: str, last_seen: int
-            ) -> tuple[int, list[dict[str, Any]]] | None:
-    conversation = conversation_by_token(session, token_hash)
-    if conversation is None:
-        return None
-    missed = conversation_messages_after(session, conversation.id, last_seen)
-    return conversation.id, [wire_message(m) for m in missed]
-
-
-class ChatDeliverer:
-    """Emits a stored reply to the conversation's room, then marks it sent."""
-
-    def __init__(self, sio: socketio.AsyncServer, store: Store,
-                 loop: asyncio.AbstractEventLoop):
-        self.sio = sio
-        self.store = store
-        self.loop = loop
-
-    def deliver(self, message_id: int) -> None:
-        asyncio.run_coroutine_threadsafe(self._deliver(message_id), self.loop)
-
-    async def _deliver(self, message_id: int) -> None:
-        try:
-            found = await self.store.call(_load, message_id)
-            if found is None:
-                return
-            conversation_id, payload = found
-            await self.sio.emit("message", payload, room=room(conversation_id),
-                                namespace=NAMESPACE)
-            await self.store.call(mark_delivery, message_id, "sent")
-        except Exception as exc:
-            log.exception("chat delivery of %s failed", message_id)
-            await self.store.call(mark_delivery, message_id, "failed", str(exc))
-
-
-def _load(session: Session, message_id: int) -> tuple[int, dict[str, Any]] | None:
-    message = session.get(Message, message_id)
-    if message is None:
-        return None
-    return message.conversation_id, wire_message(message)
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()

@@ -121,7 +121,8 @@ async def test_dropped_connection_resumes_and_gets_what_it_missed(service: Servi
     again = Resident(service)
     await again.connect()
     ack = await again.call("resume", {"token": started["token"], "last_seen_id": started["id"]})
-    assert ack == {"conversation_id": started["conversation_id"]}
+    assert ack["conversation_id"] == started["conversation_id"] and ack["ended"] is False
+    assert ack["status"] == {"state": "assigned", "counsellor": "Irma"}  # she answered
     [missed] = await again.wait_for(1)
     assert missed["id"] == answer["id"] and missed["text"] == "Soitan heti."
     bad = await again.call("resume", {"token": "not-a-token", "last_seen_id": 0})

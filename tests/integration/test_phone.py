@@ -83,8 +83,10 @@ async def test_callback_lands_in_its_areas_queue_with_a_routed_contact(service: 
     assert "00940" in contact["routing"]["summary"]
     steps = {s["rule"]: s for s in contact["routing"]["steps"]}
     assert {"identify", "locate", "classify", "case", "assign"} <= set(steps)
-    assert "00940" in steps["locate"]["reason"]
-    assert "callback queue" in steps["assign"]["outcome"]
+    assert steps["locate"]["code"] == "locate.postal_given"
+    assert steps["locate"]["params"]["postal_code"] == "00940" and "00940" in steps["locate"]["text"]
+    assert steps["assign"]["code"] == "assign.callback_queue"
+    assert "soittopyyntöjono" in steps["assign"]["text"].lower()  # rendered in Finnish
     # The other area's counsellor sees neither the callback nor its contact.
     assert (await service.get_json("/api/v1/contacts?folder=all", ella))["items"] == []
     await service.get_json(f"/api/v1/contacts/{contact['id']}", ella, status=404)

@@ -132,10 +132,9 @@ def run_classify(text: str, subject: str | None = None) -> Context:
 def test_reason_from_the_words_used(text: str, reason: int):
     ctx = run_classify(text)
     assert ctx.placement.reason == reason
-    [step] = [s for s in ctx.placement.steps if s["outcome"].startswith("reason")]
-    assert step == {"rule": "classify", "outcome": f"reason {reason}",
-                    "reason": step["reason"]}
-    assert step["reason"].startswith("the words ")
+    [step] = [s for s in ctx.placement.steps if s["code"] == "classify.reason"]
+    assert step["rule"] == "classify" and step["params"]["reason"] == reason
+    assert step["params"]["words"].lower() in text.lower()
 
 
 def test_gravest_reason_wins_and_subject_counts():
@@ -147,8 +146,8 @@ def test_gravest_reason_wins_and_subject_counts():
 def test_no_reason_words_is_recorded_as_unknown():
     ctx = run_classify("Hei, kysyisin yhtä asiaa")
     assert ctx.placement.reason is None and ctx.placement.urgency == "normal"
-    assert {"rule": "classify", "outcome": "reason unknown",
-            "reason": "no reason words found"} in ctx.placement.steps
+    assert {"rule": "classify", "code": "classify.reason_unknown",
+            "params": {}} in ctx.placement.steps
 
 
 @pytest.mark.parametrize("text", ["Häätö huomenna", "Käräjäoikeus käsittelee asian",
@@ -157,7 +156,7 @@ def test_no_reason_words_is_recorded_as_unknown():
 def test_urgent_words_make_it_high(text: str):
     ctx = run_classify(text)
     assert ctx.placement.urgency == "high"
-    assert any(s["outcome"] == "urgent" for s in ctx.placement.steps)
+    assert any(s["code"] == "classify.urgent" for s in ctx.placement.steps)
 
 
 def test_rent_payment_in_either_word_order():
@@ -192,3 +191,12 @@ def test_reason_and_urgency_patterns_compile_and_codes_are_known():
         re.compile(words)
     re.compile(URGENT_WORDS)
     assert len({code for code, _ in REASON_WORDS}) == len(REASON_WORDS)
+
+
+def test_a_topic_the_resident_chose_is_the_reason_and_words_still_make_it_urgent():
+    inbound = Inbound(channel="chat", idempotency_key="k", text="Häätö on huomenna", topic=2)
+    ctx = Context(None, inbound, b"key", inbound.text)  # type: ignore[arg-type]
+    classify(ctx)
+    assert ctx.placement.reason == 2 and ctx.placement.urgency == "high"
+    assert ctx.placement.steps[0] == {"rule": "classify", "code": "classify.topic_chosen",
+                                      "params": {"reason": 2}}

@@ -1,0 +1,102 @@
+"""The `status` each waiting resident sees: queued (with position and expected wait),
+assigned, offline or closed. Recomputed shortly after any chat contact changes (debounced,
+as RocketChat does, so a burst of events costs one query) and once a minute for the clock
+(opening and closing hours); emitted only to conversations whose status changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from inbox.chat import statuses
+from inbox.hours import ServiceHours
+from inbox.store import Store
+
+log = logging.getLogger(__name__)
+Emit = Callable[[int, dict[str, Any]], Awaitable[None]]
+
+
+class StatusBoard:
+    def __init__(self, store: Store, emit: Emit, clock: Callable[[], datetime],
+                 hours: ServiceHours, handling_s: int, debounce_s: float = 0.2):
+        self.store = store
+        self.emit = emit
+        self.clock = clock
+        self.hours = hours
+        self.handling_s = handling_s
+        self.debounce_s = debounce_s
+        self.last: dict[int, dict[str, Any]] = {}
+        self._dirty: set[int] = set()
+        self._events: dict[int, str] = {}  # conversation -> an event to tell whatever changed
+        self._scheduled: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def current(self, conversation_id: int) -> dict[str, Any]:
+        """This conversation's status now (for an ack); later changes come as events."""
+        found = await self.store.call(statuses, {conversation_id}, self.clock(), self.hours,
+                                      self.handling_s)
+        status = found.get(conversation_id, {"state": "closed"})
+        self.last[conversation_id] = status
+        return status
+
+    def poke(self, conversation_id: int | None = None, event: str | None = None) -> None:
+        """Something changed: recompute soon (every waiting chat, and this one)."""
+        if conversation_id is not None:
+            self._dirty.add(conversation_id)
+            if event:
+                self._events[conversation_id] = event
+        if self._scheduled is None:
+            loop = asyncio.get_running_loop()
+            self._scheduled = loop.call_later(self.debounce_s, self._start_refresh)
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """A domain event (on the loop): chat contacts' changes move the queue."""
+        if event.get("channel") != "chat" or not event.get("conversation_id"):
+            return
+        self.poke(int(str(event["conversation_id"])),
+                  "transferred" if event.get("transferred") else None)
+
+    def _start_refresh(self) -> None:
+        self._scheduled = None
+        task = asyncio.get_running_loop().create_task(self.refresh())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def refresh(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        events, self._events = self._events, {}
+        try:
+            found = await self.store.call(statuses, dirty | set(self.last), self.clock(),
+                                          self.hours, self.handling_s)
+        except Exception:
+            log.exception("chat status refresh failed")
+            return
+        for conversation_id, status in found.items():
+            before = self.last.get(conversation_id)
+            event = events.get(conversation_id)
+            if (event is None and before is not None and before.get("state") != "assigned"
+                    and status["state"] == "assigned"):
+                event = "joined"
+            if event:
+                status = {**status, "event": event}
+            if status != before or event:
+                self.last[conversation_id] = status
+                await self.emit(conversation_id, status)
+            if status["state"] == "closed":
+                self.last.pop(conversation_id, None)
+
+    async def run_clock(self, every_s: float = 60) -> None:
+        """Opening and closing times change statuses without any event."""
+        while True:
+            await asyncio.sleep(every_s)
+            self.poke()
+
+    async def close(self) -> None:
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+        for task in list(self._tasks):
+            task.cancel()
