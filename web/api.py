@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
+from sqlalchemy.orm import Session
 
+from inbox.access import Principal
 from inbox.chat import transfer
 from inbox.contacts import close, take
 from inbox.errors import bad_request, json_object, whole_id
@@ -13,7 +16,7 @@ from inbox.outbound import Outbound
 from inbox.raw import unparsed
 from inbox.staff import set_availability
 from inbox.store import Store
-from inbox.views import contact_detail, list_contacts
+from inbox.views import contact_detail, contact_json, list_contacts
 from web.auth import CSRF, require_staff
 from web.i18n import request_language
 from web.routing_text import RoutingText
@@ -21,6 +24,11 @@ from web.routing_text import RoutingText
 
 def path_id(request: web.Request, name: str = "id") -> int:
     return whole_id(request.match_info[name], name)
+
+
+def _transfer(session: Session, who: Principal, contact_id: int, to_staff: int | None,
+              to_area: str | None, note: str) -> dict[str, Any]:
+    return contact_json(session, transfer(session, who, contact_id, to_staff, to_area, note))
 
 
 def reader_language(request: web.Request) -> str:
@@ -106,8 +114,9 @@ class ContactsApi:
             raise bad_request("to_area must be an area code")
         if not isinstance(note, str):
             raise bad_request("note is required: say why")
-        await self.store.call(transfer, who, path_id(request), to_staff, to_area, note)
-        return await self._detail(request)
+        moved = await self.store.call(_transfer, who, path_id(request), to_staff, to_area, note)
+        # The answer is what was written: the sender may no longer see the contact after it.
+        return web.json_response(self.text.contact(reader_language(request), moved))
 
     async def unparsed(self, request: web.Request) -> web.Response:
         require_staff(request)
