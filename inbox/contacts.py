@@ -25,6 +25,8 @@ from inbox.models import (
 from inbox.store import emit
 
 MAX_REPLY_CHARS = 20_000
+DELIVERED = frozenset({"sent"})
+UNDELIVERED = frozenset({"failed", "bounced"})
 
 
 @dataclass
@@ -249,8 +251,7 @@ def reply(session: Session, who: Principal, contact_id: int, text: str) -> Messa
     if contact.assignee_id is None:
         contact.assignee_id = who.staff_id
     _join(contact, who)
-    contact.status = "answered"
-    contact.updated_at = datetime.now(UTC)
+    contact.updated_at = datetime.now(UTC)  # "answered" once the channel says it left
     session.flush()
     log_access(session, who, "reply", contact=contact, action="write")
     emit(session, contact_event("contact.updated", contact))
@@ -272,6 +273,15 @@ def mark_delivery(
     contact = session.scalar(
         select(Contact).where(Contact.conversation_id == message.conversation_id)
     )
+    if contact is not None and message.direction == "out" and contact.status != "closed":
+        latest = session.scalar(
+            select(Message.id).where(Message.conversation_id == message.conversation_id,
+                                     Message.direction == "out")
+            .order_by(Message.id.desc()).limit(1))
+        if latest == message.id and state in DELIVERED | UNDELIVERED:
+            # Delivery truth: answered only when the answer left; a failure needs action.
+            contact.status = "answered" if state in DELIVERED else "open"
+            emit(session, contact_event("contact.updated", contact))
     if contact is not None:
         emit(session, {**contact_event("message.delivery", contact), "message_id": message.id,
                        "state": state})

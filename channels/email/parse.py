@@ -49,12 +49,48 @@ def _sender(message: EmailMessage) -> tuple[str, str | None]:
     return address.strip().lower(), (name.strip() or None)
 
 
+def decode_text(data: bytes, declared: str | None) -> str:
+    """The declared charset if it reads the bytes, else UTF-8 if valid, else Windows-1252.
+
+    Mail clients (and swaks) send 8-bit text without a charset, or with a wrong one; UTF-8
+    is strict enough that bytes it accepts are almost surely UTF-8.
+    """
+    for charset in (declared, "utf-8"):
+        if charset:
+            try:
+                return data.decode(charset)
+            except (LookupError, UnicodeDecodeError):
+                continue
+    return data.decode("cp1252", errors="replace")
+
+
+def _text_of(part: EmailMessage) -> str:
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes):
+        return str(part.get_payload())
+    return decode_text(data, part.get_content_charset())
+
+
+def headers_as_utf8(data: bytes) -> bytes:
+    """Raw 8-bit header bytes that are not UTF-8 are Windows-1252 (old clients): transcode
+    the header block so names and subjects decode like bodies (no U+FFFD)."""
+    end = data.find(b"\r\n\r\n")
+    end = data.find(b"\n\n") if end < 0 else end
+    head = data[:end] if end >= 0 else data
+    try:
+        head.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        fixed = head.decode("cp1252", errors="replace").encode("utf-8")
+        return fixed + (data[end:] if end >= 0 else b"")
+
+
 def _body(message: EmailMessage) -> tuple[str, str | None]:
     plain = message.get_body(preferencelist=("plain",))
     rich = message.get_body(preferencelist=("html",))
-    html = sanitise_html(rich.get_content()) if rich is not None else None
+    html = sanitise_html(_text_of(rich)) if rich is not None else None
     if plain is not None:
-        text = plain.get_content()
+        text = _text_of(plain)
     elif html is not None:
         text = html_to_text(html)
     else:
@@ -70,7 +106,7 @@ def _payload(part: EmailMessage) -> bytes:
 def parse_email(data: bytes, raw_id: int, idempotency_key: str, received_at: datetime) -> Inbound:
     """The Inbound of a stored mail; received_at is our receipt time, not the sender's Date."""
     try:
-        message = message_from_bytes(data, policy=default_policy)
+        message = message_from_bytes(headers_as_utf8(data), policy=default_policy)
         assert isinstance(message, EmailMessage)
         sender, name = _sender(message)
         text, html = _body(message)

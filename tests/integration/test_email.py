@@ -179,6 +179,39 @@ async def test_failed_delivery_is_retried_and_visible(service: Service):
     assert delivery["state"] == "failed", delivery
     assert delivery["attempts"] == 3
     assert "Relay busy" in delivery["error"]
+    assert detail["status"] == "open"  # a reply that never left is not an answer
+
+
+async def test_a_contact_is_answered_only_once_its_reply_has_left(service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    await send(service, mail("Apua 00320 Helsinki"))
+    [contact] = await service.wait_contacts(token, 1)
+    await service.post_json(f"/api/v1/contacts/{contact['id']}/replies", {"text": "Vastaus"},
+                            token, status=201)
+    detail = await service.wait_detail(
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "sent")
+    assert detail["status"] == "answered"
+    service.relay.wait_for(1)
+
+
+@pytest.mark.parametrize(("charset", "declared"), [
+    ("utf-8", None), ("cp1252", None), ("utf-8", "us-ascii"), ("utf-8", "x-no-such-charset"),
+])
+async def test_undeclared_or_wrong_charsets_are_read_right(service: Service, charset: str,
+                                                           declared: str | None):
+    """swaks and old clients send 8-bit text without (or with a wrong) charset."""
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    content_type = f"Content-Type: text/plain; charset={declared}\r\n" if declared else ""
+    raw = ("From: Mätti Meikäläinen <matti@example.com>\r\n"
+           f"To: {SERVICE}\r\nSubject: Vuokra rästissä\r\nMessage-ID: <cs@example.com>\r\n"
+           f"{content_type}\r\nVuokra on rästissä. Kivihaantie 5, 00320 Helsinki\r\n"
+           ).encode(charset)
+    await send(service, raw)
+    [contact] = await service.wait_contacts(token, 1)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+    assert detail["subject"] == "Vuokra rästissä"
+    assert detail["messages"][0]["text"].startswith("Vuokra on rästissä.")
+    assert detail["resident"]["name"] == "Mätti Meikäläinen"
 
 
 async def test_permanent_refusal_fails_at_once_without_retrying(service: Service):
