@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from email import message_from_bytes
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.policy import default as default_policy
 from email.utils import getaddresses
 
@@ -64,7 +64,7 @@ def decode_text(data: bytes, declared: str | None) -> str:
     return data.decode("cp1252", errors="replace")
 
 
-def _text_of(part: EmailMessage) -> str:
+def _text_of(part: MIMEPart) -> str:
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         return str(part.get_payload())
