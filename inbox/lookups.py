@@ -12,6 +12,7 @@ from inbox.models import (
     AreaPostalCode,
     Case,
     Contact,
+    Conversation,
     Message,
     Partner,
     Resident,
@@ -105,6 +106,26 @@ def contact_for_thread(session: Session, message_ids: Iterable[str]) -> int | No
         .order_by(Message.id.desc())
         .limit(1)
     )
+
+
+def sender_belongs_to(session: Session, contact_id: int, sender_email: str | None) -> bool:
+    """Is this the thread's own resident or partner? (Quoting a Message-ID is not enough.)"""
+    if not sender_email:
+        return False
+    sender = sender_email.strip().lower()
+    contact = session.get(Contact, contact_id)
+    if contact is None:
+        return False
+    conversation = session.get(Conversation, contact.conversation_id)
+    if conversation is not None and (conversation.reply_to or "").lower() == sender:
+        return True
+    if contact.resident_id is not None and session.scalar(
+            select(ResidentIdentifier.id).where(
+                ResidentIdentifier.resident_id == contact.resident_id,
+                ResidentIdentifier.kind == "email", ResidentIdentifier.value == sender)):
+        return True
+    partner = session.get(Partner, contact.partner_id) if contact.partner_id else None
+    return partner is not None and sender.rpartition("@")[2] in partner.domains
 
 
 def contact_for_conversation(session: Session, conversation_id: int) -> int | None:

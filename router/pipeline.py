@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from inbox.contacts import Recorded, append_inbound, find_duplicate, record_new_contact
 from inbox.inbound import Inbound
-from inbox.lookups import contact_for_conversation, contact_for_thread
+from inbox.lookups import contact_for_conversation, contact_for_thread, sender_belongs_to
 from router.assign import assign
 from router.case import link_or_open_case
 from router.classify import classify
@@ -37,8 +37,12 @@ class Router:
             html=redact_identity_codes(inbound.html) if inbound.html else None,
         )
         existing = self._thread_of(session, inbound)
-        if existing is not None:
+        if existing is not None and (inbound.conversation_id is not None
+                                     or sender_belongs_to(session, existing,
+                                                          inbound.sender_email)):
             return append_inbound(session, existing, stored)
+        if existing is not None:  # a stranger quoting someone else's thread: a contact anew
+            ctx.record("identify", "quoted_other_thread")
         for rule in self.rules:
             rule(ctx)
         placement = ctx.placement

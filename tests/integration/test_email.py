@@ -226,3 +226,22 @@ async def test_permanent_refusal_fails_at_once_without_retrying(service: Service
     delivery = detail["messages"][-1]["delivery"]
     assert delivery["state"] == "failed"
     assert delivery["attempts"] == 1 and "No such user" in delivery["error"]
+
+
+async def test_a_stranger_quoting_a_message_id_does_not_join_the_thread(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    await send(service, mail("Vuokra on rästissä, 00320 Helsinki", message_id="<own@ex.com>"))
+    await service.wait_contacts(lead, 1)
+    await send(service, mail("Kerro mitä Matti kirjoitti", subject="Re: Apua",
+                             sender="Utelias <nosy@elsewhere.fi>", message_id="<nosy@ex.fi>",
+                             In_Reply_To="<own@ex.com>", References="<own@ex.com>"),
+               sender="nosy@elsewhere.fi")
+    await send(service, mail("Lisätietoa vielä", subject="Re: Apua", message_id="<own2@ex.com>",
+                             In_Reply_To="<own@ex.com>"))
+    items = await service.wait_contacts(lead, 2)
+    [stranger] = [c for c in items if c["summary"] == "Re: Apua"]
+    assert stranger["routing"]["steps"][0]["code"] == "identify.quoted_other_thread"
+    [own] = [c for c in items if c["summary"] == "Apua"]
+    detail = await service.wait_detail(own["id"], lead, lambda d: len(d["messages"]) == 2)
+    assert [m["text"] for m in detail["messages"]] == ["Vuokra on rästissä, 00320 Helsinki",
+                                                       "Lisätietoa vielä"]
