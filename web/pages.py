@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import quote
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from inbox.access import Principal
+from inbox.access import Principal, can_see
+from inbox.chat import MAX_NOTE, transfer
 from inbox.contacts import close, take
+from inbox.errors import Problem
+from inbox.models import Area, Staff
 from inbox.outbound import Outbound
 from inbox.phone import claim_next, finish_callback, log_call_on_contact, open_callbacks
 from inbox.staff import set_availability
@@ -17,6 +23,8 @@ from inbox.store import Store
 from inbox.views import FOLDERS, attachment_data, contact_detail, list_contacts, message_html
 from web.api import path_id
 from web.auth import CSRF, require_staff
+from web.i18n import Catalogs
+from web.routing_text import RoutingText
 
 FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 
@@ -27,10 +35,55 @@ def _page(request: web.Request, template: str, who: Principal | None, **context:
         template, request, {"who": who, "csrf_token": request.get(CSRF), **context})
 
 
+def _reader_language(request: web.Request) -> str:
+    """The counsellor UI is Finnish; `?lang=sv|en` shows the routing texts in another."""
+    lang = request.query.get("lang", "fi")
+    return lang if lang in ("fi", "sv", "en") else "fi"
+
+
+def _staff_directory(session: Session) -> list[dict[str, Any]]:
+    """Everyone a contact can be transferred to. (Until inbox.staff has its own read.)"""
+    staff = session.scalars(select(Staff).order_by(Staff.name, Staff.id)).all()
+    return [{"id": s.id, "name": s.name, "role": s.role, "areas": s.area_codes,
+             "available": s.available} for s in staff]
+
+
+def _area_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(Area.code)))
+
+
+def _transfer(session: Session, who: Principal, contact_id: int, to_staff_id: int | None,
+              to_area: str | None, note: str) -> bool:
+    """Transfers; True when the counsellor can still see the contact afterwards."""
+    return can_see(who, transfer(session, who, contact_id, to_staff_id, to_area, note))
+
+
+@dataclass
+class TransferForm:
+    """What the counsellor typed into the transfer form, and what was wrong with it."""
+
+    to_staff: str = ""
+    to_area: str = ""
+    note: str = ""
+    error: str | None = None
+    field: str | None = None  # the field the error is about, for aria-invalid and focus
+
+
 @dataclass
 class Pages:
     store: Store
     outbound: Outbound
+    text: RoutingText = field(default_factory=lambda: RoutingText(Catalogs.load()))
+
+    def _rendered(self, lang: str, contact: dict[str, Any]) -> dict[str, Any]:
+        """The contact with its routing in words. After a transfer the stored summary still
+        names the first placement, so the transfer (the last step) becomes the summary."""
+        routing = contact.get("routing")
+        steps = routing.get("steps") if isinstance(routing, dict) else None
+        if steps and isinstance(steps[-1], dict) and steps[-1].get("rule") == "transfer":
+            contact = {**contact, "routing": {**routing, "summary": {  # type: ignore[dict-item]
+                "area": contact.get("area"), "by": steps[-1]}}}
+        return self.text.contact(lang, contact)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -41,6 +94,7 @@ class Pages:
             web.post("/contacts/{id}/take", self.take),
             web.post("/contacts/{id}/close", self.close),
             web.post("/contacts/{id}/call", self.log_call),
+            web.post("/contacts/{id}/transfer", self.transfer),
             web.get("/contacts/{id}/attachments/{aid}", self.attachment),
             web.get("/contacts/{id}/messages/{mid}/html", self.html_frame),
             web.get("/callbacks", self.callbacks),
@@ -58,12 +112,27 @@ class Pages:
         folder = request.query.get("folder", default)
         folder = folder if folder in FOLDERS else default
         items = await self.store.call(list_contacts, who, folder, "page.inbox")
-        return _page(request, "inbox.html", who, items=items, folder=folder)
+        lang = _reader_language(request)
+        items = [self._rendered(lang, c) for c in items]
+        transferred = request.query.get("transferred", "")
+        return _page(request, "inbox.html", who, items=items, folder=folder,
+                     transferred=transferred if transferred.isdigit() else None)
 
     async def contact(self, request: web.Request) -> web.Response:
+        return await self._contact_page(request, TransferForm())
+
+    async def _contact_page(self, request: web.Request, form: TransferForm,
+                            status: int = 200) -> web.Response:
         who = require_staff(request)
         contact = await self.store.call(contact_detail, who, path_id(request), "page.contact")
-        return _page(request, "contact.html", who, contact=contact)
+        lang = _reader_language(request)
+        staff = [s for s in await self.store.call(_staff_directory)
+                 if s["id"] != who.staff_id]
+        response = _page(request, "contact.html", who, contact=self._rendered(lang, contact),
+                         lang=lang, staff=staff, transfer=form, max_note=MAX_NOTE,
+                         transferred=request.query.get("transferred") == "1")
+        response.set_status(status)
+        return response
 
     async def reply(self, request: web.Request) -> web.Response:
         who = require_staff(request)
@@ -92,6 +161,45 @@ class Pages:
                               duration_s=int(minutes) * 60
                               if minutes.isascii() and minutes.isdigit() else None)
         raise web.HTTPSeeOther(f"/contacts/{path_id(request)}")
+
+    async def transfer(self, request: web.Request) -> web.Response:
+        """The transfer form: on bad input the page again, with the reason in Finnish."""
+        who = require_staff(request)
+        contact_id = path_id(request)
+        posted = await request.post()
+        form = TransferForm(to_staff=str(posted.get("to_staff_id", "")).strip(),
+                            to_area=str(posted.get("to_area", "")).strip(),
+                            note=str(posted.get("note", "")).strip())
+        staff = {str(s["id"]): s for s in await self.store.call(_staff_directory)}
+        chosen = staff.get(form.to_staff)
+        if form.to_staff and chosen is None:
+            form.error, form.field = "Valitse neuvoja listasta.", "to_staff"
+        elif form.to_area and form.to_area not in await self.store.call(_area_codes):
+            form.error, form.field = "Valitse alue listasta.", "to_area"
+        elif not form.to_staff and not form.to_area:
+            form.error, form.field = "Valitse neuvoja tai alue, jolle siirrät.", "to_staff"
+        elif not form.note:
+            form.error, form.field = "Kirjoita viesti: miksi siirrät ja mitä on jo tehty.", "note"
+        elif len(form.note) > MAX_NOTE:
+            form.error, form.field = f"Viesti on liian pitkä (enintään {MAX_NOTE} merkkiä).", "note"
+        if form.error:
+            return await self._contact_page(request, form, 400)
+        try:
+            still_mine = await self.store.call(
+                _transfer, who, contact_id, int(form.to_staff) if chosen else None,
+                form.to_area or None, form.note)
+        except Problem as problem:
+            if problem.status == 404:
+                raise
+            form.error = _transfer_problem(problem, chosen)
+            form.field = "to_area" if problem.status == 409 else None
+            return await self._contact_page(request, form, problem.status)
+        lang = _reader_language(request)
+        keep = {"lang": lang} if lang != "fi" else {}
+        if still_mine:
+            raise web.HTTPSeeOther(f"/contacts/{contact_id}?"
+                                   + urlencode({**keep, "transferred": "1"}))
+        raise web.HTTPSeeOther("/inbox?" + urlencode({**keep, "transferred": contact_id}))
 
     async def attachment(self, request: web.Request) -> web.Response:
         """Always a download, never rendered here: the bytes come from outside."""
@@ -138,3 +246,13 @@ class Pages:
         form = await request.post()
         await self.store.call(set_availability, who, form.get("available") == "1")
         raise web.HTTPSeeOther("/inbox")
+
+
+def _transfer_problem(problem: Problem, chosen: dict[str, Any] | None) -> str:
+    """A refused transfer in words the counsellor can act on."""
+    if problem.status == 409 and chosen is not None:
+        return (f"{chosen['name']} ei työskentele tämän yhteydenoton alueella. "
+                "Valitse myös alue, jolle siirrät.")
+    if problem.status == 409:
+        return "Siirto ei onnistunut: valitse neuvoja ja alue, jotka sopivat yhteen."
+    return f"Siirto ei onnistunut: {problem.detail or problem.title}"

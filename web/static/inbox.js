@@ -1,9 +1,11 @@
 // Live counsellor pages: the /inbox namespace says which contact changed; the page re-reads
 // itself and swaps the parts that can change. Times are shown in Helsinki time.
+// On a chat contact's page it also shows whether the resident is online, typing or gone, and
+// tells the resident when the counsellor is writing.
 (function () {
   "use strict";
   const status = document.getElementById("live-status");
-  const LIVE_PARTS = ["contacts", "messages", "callbacks"];
+  const LIVE_PARTS = ["contacts", "messages", "callbacks", "facts", "routing"];
   const clock = new Intl.DateTimeFormat("fi-FI", {
     day: "numeric", month: "numeric", year: "numeric", hour: "2-digit", minute: "2-digit",
     timeZone: "Europe/Helsinki",
@@ -51,7 +53,71 @@
         }
         old.replaceWith(document.adoptNode(fresh));
       }
+      const ended = doc.getElementById("chat-presence");
+      if (ended && ended.dataset.ended) presence.end(ended.dataset.ended, ended.textContent);
     }, 150);
+  }
+
+  // --- the chat resident: online, typing, gone -------------------------------------------
+  const contactEl = document.getElementById("contact");
+  const contactId = contactEl ? Number(contactEl.dataset.contactId) : null;
+  const presence = (function () {
+    const el = document.getElementById("chat-presence");
+    const TEXT = { online: "Asukas on paikalla", typing: "Asukas kirjoittaa…",
+                   gone: "Asukas on poistunut" };
+    const TYPING_SHOWN_MS = 5000;
+    let state = el ? el.dataset.state : null, typingUntil = null;
+
+    function show(next) {
+      if (!el || state === "ended") return;
+      if (next !== "typing") clearTimeout(typingUntil);
+      if (next === state) return;  // an unchanged live region is not announced again
+      state = next;
+      el.dataset.state = next;
+      el.textContent = TEXT[next];
+    }
+    return {
+      active: Boolean(el) && state !== "ended",
+      online() { show("online"); },
+      gone() { show("gone"); },
+      typing() {
+        show("typing");
+        clearTimeout(typingUntil);
+        typingUntil = setTimeout(function () { if (state === "typing") show("online"); },
+                                 TYPING_SHOWN_MS);
+      },
+      end(endedBy, text) {
+        if (!el || state === "ended") return;
+        clearTimeout(typingUntil);
+        state = "ended";
+        el.dataset.state = "ended";
+        el.dataset.ended = endedBy;
+        el.textContent = text;
+        if (contactEl) delete contactEl.dataset.liveChat;
+      },
+    };
+  })();
+
+  function askPresence() {
+    if (!presence.active || contactId === null) return;
+    socket.timeout(10000).emit("presence", { contact_id: contactId }, function (err, ack) {
+      if (err || !ack || ack.error) return;  // the next presence event says it
+      if (ack.state === "online") presence.online(); else presence.gone();
+    });
+  }
+
+  // The counsellor is writing: tell the resident, at most once every 3 s.
+  const TYPING_EVERY_MS = 3000;
+  let typingSentAt = 0;
+  const reply = document.getElementById("reply-text");
+  if (reply && contactEl && "liveChat" in contactEl.dataset) {
+    reply.addEventListener("input", function () {
+      if (!("liveChat" in contactEl.dataset) || !socket.connected) return;
+      const now = Date.now();
+      if (now - typingSentAt < TYPING_EVERY_MS) return;
+      typingSentAt = now;
+      socket.emit("typing", { contact_id: contactId });
+    });
   }
 
   localTimes(document);
@@ -61,12 +127,21 @@
     setStatus("Päivittyy reaaliajassa", true);
     if (connectedBefore) refresh();  // catch up on what happened while we were away
     connectedBefore = true;
+    askPresence();
   });
   socket.on("disconnect", function () { setStatus("Yhteys katkesi, yhdistetään…", false); });
   socket.on("connect_error", function () { setStatus("Ei yhteyttä, yritetään uudelleen…", false); });
   socket.on("event", function (event) {
-    const contact = document.getElementById("contact");
-    if (contact && String(event.contact_id) !== contact.dataset.contactId) return;
-    refresh();
+    if (!event || typeof event.type !== "string") return;
+    if (contactEl && String(event.contact_id) !== contactEl.dataset.contactId) return;
+    if (event.type === "chat.presence") {
+      if (event.state === "online") presence.online(); else presence.gone();
+      return;  // never a reload: presence and typing come often
+    }
+    if (event.type === "chat.typing") {
+      presence.typing();
+      return;
+    }
+    if (event.type.startsWith("contact.") || event.type.startsWith("message.")) refresh();
   });
 })();
