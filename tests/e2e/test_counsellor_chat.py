@@ -258,3 +258,36 @@ async def test_ended_chat_and_routing_in_another_language(
     await expect(page.locator("#routing")).not_to_contain_text("annettu postinumero")
     await expect(page.locator("#routing")).to_contain_text("angivet postnummer 00940")
     assert not problems, "\n".join(problems)
+
+
+async def test_a_lead_transfers_and_stays_on_the_contact(
+        service: Service, browser: Browser, watch: Watch) -> None:
+    """A lead sees every area: after the transfer the page comes back, saying it was done;
+    `?lang=sv` is kept, so the new step is in Swedish too."""
+    expect.set_options(timeout=TIMEOUT)
+    lead = service.add_staff("leena@hel.fi", [], role="lead", password=PASSWORD,
+                             name="Leena Lähiesihenkilö")
+    problems: list[str] = []
+    resident = Resident(service)
+    await resident.connect()
+    await resident.call("start", {"client_id": str(uuid.uuid4()), "language": "en",
+                                  "postal_code": "00940", "text": "My rent is late"})
+    [contact] = await service.wait_contacts(lead, 1)
+    page = await log_in(browser, service, "leena@hel.fi", watch, problems)
+    await page.goto(f"{service.url}/contacts/{contact['id']}?lang=sv")
+    await expect(page.locator("#facts")).to_contain_text("English")
+    await page.get_by_text("Siirrä toiselle neuvojalle tai alueelle").press("Enter")
+    await page.get_by_label("Alue").select_option("koillinen")
+    await page.get_by_label("Viesti vastaanottajalle").fill("Koillisen asia")
+    await page.get_by_label("Viesti vastaanottajalle").press("Tab")
+    await page.keyboard.press("Enter")  # the Siirrä button, from the keyboard
+    await expect(page).to_have_url(re.compile(r"/contacts/\d+\?lang=sv&transferred=1$"))
+    await expect(page.get_by_role("status").filter(has_text="Siirretty")).to_be_visible()
+    step = page.locator("#routing .step--transfer")
+    await expect(step).to_contain_text("Överföring")
+    await expect(step).to_contain_text(
+        "Flyttad av Leena Lähiesihenkilö → Nordöstra: Koillisen asia")
+    await expect(page.locator("#facts")).to_contain_text("Koillinen")
+    await resident.wait_for("status", lambda s: s.get("event") == "transferred")
+    await resident.close()
+    assert not problems, "\n".join(problems)

@@ -64,7 +64,8 @@
   const presence = (function () {
     const el = document.getElementById("chat-presence");
     const TEXT = { online: "Asukas on paikalla", typing: "Asukas kirjoittaa…",
-                   gone: "Asukas on poistunut" };
+                   gone: "Asukas on poistunut",
+                   unknown: "Yhteys palvelimeen katkesi: asukkaan tilaa ei nyt tiedetä" };
     const TYPING_SHOWN_MS = 5000;
     let state = el ? el.dataset.state : null, typingUntil = null;
 
@@ -80,6 +81,7 @@
       active: Boolean(el) && state !== "ended",
       online() { show("online"); },
       gone() { show("gone"); },
+      unknown() { show("unknown"); },  // our own socket is down: say so, never guess
       typing() {
         show("typing");
         clearTimeout(typingUntil);
@@ -129,7 +131,10 @@
     connectedBefore = true;
     askPresence();
   });
-  socket.on("disconnect", function () { setStatus("Yhteys katkesi, yhdistetään…", false); });
+  socket.on("disconnect", function () {
+    setStatus("Yhteys katkesi, yhdistetään…", false);
+    presence.unknown();
+  });
   socket.on("connect_error", function () { setStatus("Ei yhteyttä, yritetään uudelleen…", false); });
   socket.on("event", function (event) {
     if (!event || typeof event.type !== "string") return;
