@@ -66,7 +66,10 @@ class TransferForm:
     to_area: str = ""
     note: str = ""
     error: str | None = None
-    field: str | None = None  # the field the error is about, for aria-invalid and focus
+    invalid: str | None = None  # the field the error is about, for aria-invalid and focus
+
+    def refuse(self, error: str, invalid: str | None) -> None:
+        self.error, self.invalid = error, invalid
 
 
 @dataclass
@@ -173,15 +176,15 @@ class Pages:
         staff = {str(s["id"]): s for s in await self.store.call(_staff_directory)}
         chosen = staff.get(form.to_staff)
         if form.to_staff and chosen is None:
-            form.error, form.field = "Valitse neuvoja listasta.", "to_staff"
+            form.refuse("Valitse neuvoja listasta.", "to_staff")
         elif form.to_area and form.to_area not in await self.store.call(_area_codes):
-            form.error, form.field = "Valitse alue listasta.", "to_area"
+            form.refuse("Valitse alue listasta.", "to_area")
         elif not form.to_staff and not form.to_area:
-            form.error, form.field = "Valitse neuvoja tai alue, jolle siirrät.", "to_staff"
+            form.refuse("Valitse neuvoja tai alue, jolle siirrät.", "to_staff")
         elif not form.note:
-            form.error, form.field = "Kirjoita viesti: miksi siirrät ja mitä on jo tehty.", "note"
+            form.refuse("Kirjoita viesti: miksi siirrät ja mitä on jo tehty.", "note")
         elif len(form.note) > MAX_NOTE:
-            form.error, form.field = f"Viesti on liian pitkä (enintään {MAX_NOTE} merkkiä).", "note"
+            form.refuse(f"Viesti on liian pitkä (enintään {MAX_NOTE} merkkiä).", "note")
         if form.error:
             return await self._contact_page(request, form, 400)
         try:
@@ -191,8 +194,8 @@ class Pages:
         except Problem as problem:
             if problem.status == 404:
                 raise
-            form.error = _transfer_problem(problem, chosen)
-            form.field = "to_area" if problem.status == 409 else None
+            form.refuse(_transfer_problem(problem, chosen),
+                        "to_area" if problem.status == 409 else None)
             return await self._contact_page(request, form, problem.status)
         lang = _reader_language(request)
         keep = {"lang": lang} if lang != "fi" else {}
