@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from inbox.access import Principal, can_see
 from inbox.chat import MAX_NOTE, transfer
 from inbox.contacts import close, take
-from inbox.errors import Problem
+from inbox.errors import Problem, require_storable
 from inbox.models import Area, Staff
 from inbox.outbound import Outbound
 from inbox.phone import claim_next, finish_callback, log_call_on_contact, open_callbacks
@@ -46,6 +46,14 @@ def _staff_directory(session: Session) -> list[dict[str, Any]]:
     staff = session.scalars(select(Staff).order_by(Staff.name, Staff.id)).all()
     return [{"id": s.id, "name": s.name, "role": s.role, "areas": s.area_codes,
              "available": s.available} for s in staff]
+
+
+def _storable(text: str) -> bool:
+    try:
+        require_storable(text)
+    except Problem:
+        return False
+    return True
 
 
 def _area_codes(session: Session) -> set[str]:
@@ -185,6 +193,9 @@ class Pages:
             form.refuse("Kirjoita viesti: miksi siirrät ja mitä on jo tehty.", "note")
         elif len(form.note) > MAX_NOTE:
             form.refuse(f"Viesti on liian pitkä (enintään {MAX_NOTE} merkkiä).", "note")
+        elif not _storable(form.note):
+            form.refuse("Viestissä on merkkejä, joita ei voi tallentaa (NUL-merkki tai "
+                        "rikkinäinen merkki). Kirjoita viesti uudelleen.", "note")
         if form.error:
             return await self._contact_page(request, form, 400)
         try:

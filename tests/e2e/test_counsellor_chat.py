@@ -253,6 +253,17 @@ async def test_ended_chat_and_routing_in_another_language(
     await resident.close()
     await expect(presence).to_have_text("Asukas lopetti chatin")  # not "gone" after ending
 
+    # A note with a NUL (a hand-made post) is refused in words; nothing is stored.
+    csrf = await page.locator("body").get_attribute("data-csrf")
+    refused = await page.request.post(
+        f"{service.url}/contacts/{contact['id']}/transfer",
+        form={"csrf_token": csrf or "", "to_area": "koillinen", "note": "a\x00b"},
+        headers={"Origin": service.url, "Accept": "text/html"})
+    assert refused.status == 400
+    assert "ei voi tallentaa" in await refused.text()
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", irma)
+    assert detail["area"] == "itainen"
+
     # ?lang=sv renders the routing in Swedish (the rest of the UI stays Finnish).
     await page.goto(f"{service.url}/contacts/{contact['id']}?lang=sv")
     await expect(page.locator("#routing")).not_to_contain_text("annettu postinumero")
