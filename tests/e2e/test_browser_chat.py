@@ -29,13 +29,15 @@ async def not_reloaded(page: Page) -> bool:
 
 
 async def start_chat(page: Page, service: Service, text: str) -> None:
-    await page.goto(f"{service.url}/chat")
-    await page.get_by_label("Postinumero").fill("00940")
-    await page.get_by_label("Nimi").fill("Aino")
-    await page.get_by_label("Miten voimme auttaa?").fill(text)
-    await page.get_by_role("button", name="Aloita chat").click()
-    await expect(page.locator("#chat-log li[data-sender=resident] .text")).to_have_text(text)
-    await expect(page.locator("#chat-send")).to_be_visible()
+    await page.goto(f"{service.url}/chat?lang=fi")
+    form = page.locator("#yh-start")
+    await form.get_by_label("Postinumero", exact=True).fill("00940")
+    await form.get_by_label("Nimi").fill("Aino")
+    await form.get_by_label("Miten voimme auttaa?").fill(text)
+    await form.get_by_role("button", name="Aloita chat").click()
+    mine = page.locator("#yh-log li[data-sender=resident]:not(.is-sending) .yh-message__text")
+    await expect(mine).to_have_text(text)
+    await expect(page.locator("#yh-send")).to_be_visible()
 
 
 async def test_chat_reaches_counsellor_live_and_answer_comes_back_live(
@@ -84,9 +86,9 @@ async def test_chat_reaches_counsellor_live_and_answer_comes_back_live(
     await expect(counsellor.locator("#messages li", has_text=ANSWER)).to_be_visible()
 
     # The resident sees it as the counsellor's message, as plain text, without a reload.
-    answer = resident.locator("#chat-log li[data-sender=counsellor]")
+    answer = resident.locator("#yh-log li[data-sender=counsellor]")
     await expect(answer).to_have_count(1)
-    await expect(answer.locator(".text")).to_have_text(ANSWER)
+    await expect(answer.locator(".yh-message__text")).to_have_text(ANSWER)
     await expect(answer).to_contain_text("Irma")
     assert await answer.locator("b").count() == 0, "chat text was rendered as HTML"
     assert await not_reloaded(resident), "the chat page was reloaded"
@@ -100,13 +102,13 @@ async def test_chat_page_reload_resumes_the_conversation_once(
     resident = await (await browser.new_context()).new_page()
     problems = await watch(resident, "resident")
     await start_chat(resident, service, "Ensimmäinen <i>viesti</i>")
-    await resident.get_by_label("Viesti").fill("Toinen viesti")
+    await resident.locator("#yh-send").get_by_label("Viesti").fill("Toinen viesti")
     await resident.keyboard.press("Enter")  # Enter sends, Shift+Enter would add a line
-    log = resident.locator("#chat-log li .text")
+    log = resident.locator("#yh-log li:not(.is-sending) .yh-message__text")
     await expect(log).to_have_text(["Ensimmäinen <i>viesti</i>", "Toinen viesti"])
 
     await resident.reload()  # the token in sessionStorage resumes the same conversation
-    await expect(resident.locator("#chat-send")).to_be_visible()
+    await expect(resident.locator("#yh-send")).to_be_visible()
     await expect(log).to_have_text(["Ensimmäinen <i>viesti</i>", "Toinen viesti"])
-    assert await resident.locator("#chat-log i").count() == 0, "chat text was rendered as HTML"
+    assert await resident.locator("#yh-log i").count() == 0, "chat text was rendered as HTML"
     assert not problems, "\n".join(problems)
