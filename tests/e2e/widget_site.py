@@ -38,6 +38,7 @@ class HostSite:
 
     def html(self) -> str:
         return (f'<!doctype html><html lang="{self.lang}"><head><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
                 '<title>Asumisneuvonta | hel.fi</title><link rel="stylesheet" href="/host.css">'
                 '</head><body><main><h1>Asumisneuvonta</h1>'
                 '<p>Neuvontaa vuokra-asumisen ongelmiin.</p>'

@@ -370,6 +370,7 @@
     t, lang, MAX, opensAt, minutes, fieldError, counter, error, show,
     onRefused() {},
     focusFirst() {
+      if (!$("yh-conversation").hidden && !$("yh-send").hidden) { text.focus(); return; }
       const view = ["yh-prechat", "yh-callback-view", "yh-conversation"].map($).find((v) => !v.hidden);
       const first = view && Array.from(view.querySelectorAll("select, input:not([disabled]), textarea, button"))
         .find((el) => !el.closest("[hidden]"));
