@@ -6,9 +6,10 @@
 #                (pytest arguments: make test ARGS='-x -k imap')
 #   make lint    ruff, mypy and import-linter only
 #   make bench   SMTP ingest benchmark
+#   make messages  extract the resident pages' texts and update web/locale/*/messages.po
 VENV := .venv/bin
 
-.PHONY: setup run test lint bench
+.PHONY: setup run test lint bench messages
 
 setup:
 	bash scripts/setup.sh
@@ -28,3 +29,8 @@ lint: setup
 
 bench: setup
 	$(VENV)/python bench/smtp_ingest.py
+
+messages:
+	$(VENV)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header -o var/messages.pot .
+	for lang in fi sv en; do $(VENV)/pybabel update -i var/messages.pot -l $$lang -D messages \
+	  -d web/locale --no-fuzzy-matching --width 100; done

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -279,3 +280,35 @@ async def test_axe_finds_no_wcag_violations(
     await expect(chat.locator("#yh-availability")).not_to_have_text(re.compile("…$"))
     found += await axe(chat, "/chat")
     assert not found, "\n".join(found)
+
+
+async def test_resident_downloads_the_transcript_and_ends_the_chat(
+        service: Service, site: HostSite, browser: Browser, watch: Watch) -> None:
+    expect.set_options(timeout=TIMEOUT)
+    page = await (await browser.new_context(accept_downloads=True)).new_page()
+    problems = await watch(page, "resident")
+    frame = await open_widget(page, site)
+    await start_chat(frame, "00940", "Hej <i>där</i>, en fråga.", LABELS["sv"])
+    async with page.expect_download() as info:
+        await frame.get_by_role("button", name="Ladda ner samtalet").click()
+    download = await info.value
+    assert download.suggested_filename.endswith(".txt")
+    text = Path(await download.path()).read_text("utf-8")
+    assert "Bostadsrådgivningens chatt" in text and "Hej <i>där</i>, en fråga." in text
+    await frame.get_by_role("button", name="Avsluta chatten").click()
+    await frame.get_by_role("button", name="Nej, fortsätt").click()
+    await expect(frame.locator("#yh-send")).to_be_visible()
+    await frame.get_by_role("button", name="Avsluta chatten").click()
+    await frame.get_by_role("button", name="Ja, avsluta chatten").click()
+    await expect(frame.locator("#yh-status")).to_have_text("Du avslutade chatten.")
+    await expect(frame.locator("#yh-send")).to_be_hidden()
+    await expect(frame.get_by_role("button", name="Starta en ny chatt")).to_be_focused()
+    assert not problems, "\n".join(problems)
+
+
+async def test_axe_reports_a_real_violation(browser: Browser) -> None:
+    """The axe helper is not vacuous: an image without alt text is found."""
+    page = await browser.new_page()
+    await page.set_content('<!doctype html><html lang="fi"><title>t</title><main>'
+                           '<img src="data:,"></main></html>')
+    assert any("image-alt" in v for v in await axe(page, "probe"))
