@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # aiosmtpd logs every command, senders' addresses included: personal data stays out.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # flufl.bounce logs a traceback whenever one of its many detectors trips over a mail
+    # that is no bounce of its format; that is expected, not an error of ours.
+    logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
     settings = Settings.from_env()
     if args.command == "serve":
         from config.serve import serve_forever

@@ -103,7 +103,7 @@ async def start(settings: Settings) -> Running:
     sio.register_namespace(inbox)
     sio.register_namespace(chat)
     system.events.subscribers.append(_loop_subscriber(loop, inbox, board))
-    system.deliverers.register("chat", ChatDeliverer(sio, system.store, loop))
+    system.deliverers.register("chat", ChatDeliverer(sio, system.store, loop, board.settle))
     system.deliverers.register("email", _EmailDeliverer(system))
     if isinstance(system.jobs, InProcessJobs):
         system.jobs.start(loop)

@@ -10,6 +10,7 @@ from typing import Any
 from redis import Redis
 
 from channels.email.jobs import EmailJobs
+from channels.email.reports import verp_message_id
 from config.clock import Clock
 from config.jobs import Handler, InProcessJobs, RqJobs
 from config.reference_data import ReferenceData, load_reference_data
@@ -56,7 +57,11 @@ class System:
         return {"email.process": self.email_jobs.process, "email.send": self.email_jobs.send}
 
     def accepts_mail_for(self, address: str) -> bool:
-        return address == self.settings.service_address
+        """The service address, postmaster (RFC 5321 §4.5.1) and our own VERP bounces."""
+        domain = self.settings.service_domain
+        return (address in (self.settings.service_address, f"postmaster@{domain}")
+                or (address.endswith(f"@{domain}")
+                    and verp_message_id(address, self.settings.secret_key) is not None))
 
     def prepare_database(self) -> None:
         """Migrate and bring reference data in step with config (idempotent)."""

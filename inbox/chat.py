@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see, log_access
 from inbox.contacts import contact_event
-from inbox.errors import Problem, bad_request, not_found
+from inbox.errors import Problem, bad_request, not_found, require_storable
 from inbox.hours import ServiceHours
 from inbox.models import Area, Contact, Conversation, Message, Staff, StaffArea
 from inbox.store import emit
@@ -165,6 +165,7 @@ def transfer(session: Session, who: Principal, contact_id: int, to_staff_id: int
     contact = session.get(Contact, contact_id)
     if contact is None or not can_see(who, contact):
         raise not_found(f"contact {contact_id}")
+    require_storable(note)
     note = (note or "").strip()
     if not note or len(note) > MAX_NOTE:
         raise bad_request(f"note is required (at most {MAX_NOTE} characters): say why")
@@ -186,11 +187,13 @@ def transfer(session: Session, who: Principal, contact_id: int, to_staff_id: int
     contact.status = "open" if contact.status == "closed" else contact.status
     contact.updated_at = datetime.now(UTC)
     steps = list((contact.routing or {}).get("steps", []))
-    steps.append({"rule": "transfer", "code": "transfer.moved", "params": {
+    step = {"rule": "transfer", "code": "transfer.moved", "params": {
         "by": who.name, "by_id": who.staff_id, "to_staff": staff.name if staff else None,
         "to_staff_id": staff.id if staff else None, "to_area": to_area, "note": note,
-        "at": contact.updated_at.isoformat()}})
-    contact.routing = {**(contact.routing or {}), "steps": steps}
+        "at": contact.updated_at.isoformat()}}
+    # The summary says where the contact is now and why: the transfer.
+    contact.routing = {**(contact.routing or {}), "steps": [*steps, step],
+                       "summary": {"area": area, "by": step}}
     log_access(session, who, "transfer", contact=contact, action="write")
     emit(session, {**contact_event("contact.updated", contact), "transferred": True})
     return contact

@@ -217,8 +217,9 @@ def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recor
     message = _message_from(inbound, contact.conversation_id,
                             next_seq(session, contact.conversation_id))
     session.add(message)
-    contact.status = "open"
-    contact.updated_at = inbound.received_at
+    if not inbound.auto_reply:  # an out-of-office reopens nothing
+        contact.status = "open"
+        contact.updated_at = inbound.received_at
     session.flush()
     _mark_raw(session, inbound, contact.id)
     emit(session, contact_event("contact.updated", contact))

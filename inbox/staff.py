@@ -146,3 +146,10 @@ def principal_for_session(session: Session, token: str) -> tuple[Principal, str]
 
 def close_session(session: Session, token: str) -> None:
     session.execute(delete(StaffSession).where(StaffSession.token_hash == _digest(token)))
+
+
+def staff_directory(session: Session) -> list[dict[str, object]]:
+    """Everyone a contact can be handed to: names, roles, areas, whether they are in."""
+    staff = session.scalars(select(Staff).order_by(Staff.name, Staff.id)).all()
+    return [{"id": s.id, "name": s.name, "role": s.role, "areas": s.area_codes,
+             "available": s.available} for s in staff]

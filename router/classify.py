@@ -42,6 +42,8 @@ def classify(ctx: Context) -> None:
                 break
         else:
             ctx.record("classify", "reason_unknown")
+    if ctx.inbound.auto_reply:
+        ctx.record("classify", "auto_reply")
     urgent = re.search(URGENT_WORDS, text)
     if urgent:
         placement.urgency = "high"

@@ -46,6 +46,7 @@ class Relay:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.return_paths: list[str] = []  # the envelope MAIL FROM of each, in order
         self.reject: str | None = None  # an SMTP reply to give instead of accepting
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -54,6 +55,7 @@ class Relay:
         if self.reject:
             return self.reject
         data = envelope.original_content  # type: ignore[attr-defined]
+        self.return_paths.append(envelope.mail_from)  # type: ignore[attr-defined]
         self.messages.append(message_from_bytes(data, policy=default_policy))  # type: ignore[arg-type]
         return "250 2.0.0 OK"
 
@@ -101,7 +103,8 @@ def base_env(tmp_path_factory: pytest.TempPathFactory, relay: Relay) -> dict[str
 
 
 @pytest.fixture(scope="session")
-def worker(base_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes] | None]:
+def worker(base_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[subprocess.Popen[bytes] | None]:
     """On the PostgreSQL run: one real `yhteys worker` process for the whole session."""
     if BACKEND != "postgres":
         yield None
@@ -112,9 +115,12 @@ def worker(base_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes] | None]
     env = {**os.environ, **base_env}
     subprocess.run([sys.executable, "-m", "config.cli", "migrate"], env=env, check=True,
                    capture_output=True)
+    # Its log goes to a file: a pipe nobody reads fills up and then blocks the worker.
+    log = (tmp_path_factory.mktemp("worker") / "worker.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "config.cli", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=log)
     yield proc
+    log.close()
     proc.terminate()
     try:
         proc.wait(10)
@@ -220,6 +226,7 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
     env["YHTEYS_HTTP_PORT"], env["YHTEYS_SMTP_PORT"] = str(free_port()), str(free_port())
     settings = Settings.from_env(env)
     relay.messages.clear()
+    relay.return_paths.clear()
     relay.reject = None
     running = await start(settings)
     async with aiohttp.ClientSession() as http:

@@ -75,7 +75,7 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(ContactsApi(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
     app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login).routes())
     app.add_routes(cfg.extra_routes)
-    app.add_routes(Pages(cfg.store, cfg.outbound).routes())
+    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
     app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
     app.router.add_static("/static/", HERE / "static")
     for name, folder in (("hds", "hds-core/lib"), ("sio", "socket.io-client/dist")):

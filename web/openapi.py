@@ -120,7 +120,7 @@ SCHEMAS: dict[str, Any] = {
                     "at": {"type": "string", "format": "date-time"},
                     "delivery": {"type": "object", "properties": {
                         "state": {"type": "string",
-                                  "enum": ["pending", "sent", "retrying", "failed"]},
+                                  "enum": ["pending", "sent", "retrying", "failed", "bounced"]},
                         "attempts": {"type": "integer"},
                         "error": {"type": ["string", "null"]}}}}},
 }

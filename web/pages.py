@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -15,15 +15,14 @@ from inbox.access import Principal, can_see
 from inbox.chat import MAX_NOTE, transfer
 from inbox.contacts import close, take
 from inbox.errors import Problem, require_storable
-from inbox.models import Area, Staff
+from inbox.models import Area
 from inbox.outbound import Outbound
 from inbox.phone import claim_next, finish_callback, log_call_on_contact, open_callbacks
-from inbox.staff import set_availability
+from inbox.staff import set_availability, staff_directory
 from inbox.store import Store
 from inbox.views import FOLDERS, attachment_data, contact_detail, list_contacts, message_html
 from web.api import path_id
 from web.auth import CSRF, require_staff
-from web.i18n import Catalogs
 from web.routing_text import RoutingText
 
 FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
@@ -39,13 +38,6 @@ def _reader_language(request: web.Request) -> str:
     """The counsellor UI is Finnish; `?lang=sv|en` shows the routing texts in another."""
     lang = request.query.get("lang", "fi")
     return lang if lang in ("fi", "sv", "en") else "fi"
-
-
-def _staff_directory(session: Session) -> list[dict[str, Any]]:
-    """Everyone a contact can be transferred to. (Until inbox.staff has its own read.)"""
-    staff = session.scalars(select(Staff).order_by(Staff.name, Staff.id)).all()
-    return [{"id": s.id, "name": s.name, "role": s.role, "areas": s.area_codes,
-             "available": s.available} for s in staff]
 
 
 def _storable(text: str) -> bool:
@@ -84,16 +76,10 @@ class TransferForm:
 class Pages:
     store: Store
     outbound: Outbound
-    text: RoutingText = field(default_factory=lambda: RoutingText(Catalogs.load()))
+    text: RoutingText
 
     def _rendered(self, lang: str, contact: dict[str, Any]) -> dict[str, Any]:
-        """The contact with its routing in words. After a transfer the stored summary still
-        names the first placement, so the transfer (the last step) becomes the summary."""
-        routing = contact.get("routing")
-        steps = routing.get("steps") if isinstance(routing, dict) else None
-        if steps and isinstance(steps[-1], dict) and steps[-1].get("rule") == "transfer":
-            contact = {**contact, "routing": {**routing, "summary": {  # type: ignore[dict-item]
-                "area": contact.get("area"), "by": steps[-1]}}}
+        """The contact with its routing in words."""
         return self.text.contact(lang, contact)
 
     def routes(self) -> list[web.RouteDef]:
@@ -137,7 +123,7 @@ class Pages:
         who = require_staff(request)
         contact = await self.store.call(contact_detail, who, path_id(request), "page.contact")
         lang = _reader_language(request)
-        staff = [s for s in await self.store.call(_staff_directory)
+        staff = [s for s in await self.store.call(staff_directory)
                  if s["id"] != who.staff_id]
         response = _page(request, "contact.html", who, contact=self._rendered(lang, contact),
                          lang=lang, staff=staff, transfer=form, max_note=MAX_NOTE,
@@ -181,7 +167,7 @@ class Pages:
         form = TransferForm(to_staff=str(posted.get("to_staff_id", "")).strip(),
                             to_area=str(posted.get("to_area", "")).strip(),
                             note=str(posted.get("note", "")).strip())
-        staff = {str(s["id"]): s for s in await self.store.call(_staff_directory)}
+        staff = {str(s["id"]): s for s in await self.store.call(staff_directory)}
         chosen = staff.get(form.to_staff)
         if form.to_staff and chosen is None:
             form.refuse("Valitse neuvoja listasta.", "to_staff")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -22,10 +23,12 @@ class ChatDeliverer:
     """A resident who is offline gets the reply with their next `resume`."""
 
     def __init__(self, sio: socketio.AsyncServer, store: Store,
-                 loop: asyncio.AbstractEventLoop):
+                 loop: asyncio.AbstractEventLoop,
+                 before: Callable[[int], Awaitable[None]] | None = None):
         self.sio = sio
         self.store = store
         self.loop = loop
+        self.before = before  # e.g. the status board settling "joined" first
 
     def deliver(self, message_id: int) -> None:
         asyncio.run_coroutine_threadsafe(self._deliver(message_id), self.loop)
@@ -36,6 +39,8 @@ class ChatDeliverer:
             if found is None:
                 return
             conversation_id, payload = found
+            if self.before is not None:
+                await self.before(conversation_id)
             await self.sio.emit("message", payload, room=room(conversation_id),
                                 namespace=NAMESPACE)
             await self.store.call(mark_delivery, message_id, "sent")

@@ -66,6 +66,13 @@ class StatusBoard:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def settle(self, conversation_id: int) -> None:
+        """Tell this conversation its status now, before what comes next (a counsellor's
+        first reply: "Irma has joined" must come before Irma's message)."""
+        found = await self.store.call(statuses, {conversation_id}, self.clock(), self.hours,
+                                      self.handling_s)
+        await self._publish({k: v for k, v in found.items() if k == conversation_id}, {})
+
     async def refresh(self) -> None:
         dirty, self._dirty = self._dirty, set()
         events, self._events = self._events, {}
@@ -75,6 +82,10 @@ class StatusBoard:
         except Exception:
             log.exception("chat status refresh failed")
             return
+        await self._publish(found, events)
+
+    async def _publish(self, found: dict[int, dict[str, Any]], events: dict[int, str]
+                       ) -> None:
         for conversation_id, status in found.items():
             before = self.last.get(conversation_id)
             event = events.get(conversation_id)

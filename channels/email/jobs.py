@@ -12,11 +12,18 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from channels.email.outbound import compose_reply, send
-from channels.email.parse import Unparseable, parse_email
+from channels.email.parse import Unparseable, inbound_from, read_message
+from channels.email.reports import (
+    delivery_report,
+    is_auto_reply,
+    verp_address,
+    verp_message_id,
+)
 from inbox.contacts import mark_delivery
 from inbox.inbound import Inbound
 from inbox.models import Message
 from inbox.raw import load_raw, mark_unparseable
+from inbox.reports import record_delivery_report
 from inbox.store import Store
 from router.pipeline import Router
 
@@ -49,7 +56,17 @@ class EmailJobs:
         if raw is None or raw.state != "stored":
             return  # processed already (the job ran twice) or gone
         try:
-            inbound = parse_email(raw.data, raw.id, raw.idempotency_key, raw.received_at)
+            message = read_message(raw.data)
+            rcpt_tos = [str(r) for r in (raw.envelope or {}).get("rcpt_tos", [])]
+            report = delivery_report(message, rcpt_tos, self.secret_key)
+            if report is not None:
+                verp = next((m for m in (verp_message_id(r, self.secret_key) for r in rcpt_tos)
+                             if m is not None), None)
+                self.store.run(record_delivery_report, raw_id, verp, report.reported_ids,
+                               report.permanent, report.reason)
+                return
+            inbound = inbound_from(message, raw.id, raw.idempotency_key, raw.received_at,
+                                   auto_reply=is_auto_reply(message))
         except Unparseable as exc:
             log.warning("raw mail %s kept for manual handling: %s", raw_id, exc)
             self.store.run(mark_unparseable, raw_id, str(exc))
@@ -76,8 +93,9 @@ class EmailJobs:
         if self.relay is None:
             self.store.run(mark_delivery, message_id, "failed", "YHTEYS_SMTP_RELAY is not set")
             return
+        domain = self.service_address.rpartition("@")[2]
         try:
-            send(mail, self.relay)
+            send(mail, self.relay, verp_address(message_id, domain, self.secret_key))
         except (OSError, smtplib.SMTPException) as exc:
             permanent = _permanent(exc)
             final = permanent or attempts + 1 >= self.max_attempts

@@ -58,6 +58,8 @@ def compose_reply(
     return mail
 
 
-def send(mail: EmailMessage, relay: tuple[str, int], timeout: float = 30) -> None:
+def send(mail: EmailMessage, relay: tuple[str, int], return_path: str | None = None,
+         timeout: float = 30) -> None:
+    """Through the relay; `return_path` (VERP) is where the bounce of this one mail goes."""
     with smtplib.SMTP(relay[0], relay[1], timeout=timeout) as client:
-        client.send_message(mail)
+        client.send_message(mail, from_addr=return_path)

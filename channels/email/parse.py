@@ -103,11 +103,23 @@ def _payload(part: EmailMessage) -> bytes:
     return data if isinstance(data, bytes) else b""
 
 
-def parse_email(data: bytes, raw_id: int, idempotency_key: str, received_at: datetime) -> Inbound:
-    """The Inbound of a stored mail; received_at is our receipt time, not the sender's Date."""
+def read_message(data: bytes) -> EmailMessage:
     try:
         message = message_from_bytes(headers_as_utf8(data), policy=default_policy)
-        assert isinstance(message, EmailMessage)
+    except Exception as exc:  # the email package raises many kinds on broken input
+        raise Unparseable(f"{type(exc).__name__}: {exc}") from exc
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def parse_email(data: bytes, raw_id: int, idempotency_key: str, received_at: datetime) -> Inbound:
+    """The Inbound of a stored mail; received_at is our receipt time, not the sender's Date."""
+    return inbound_from(read_message(data), raw_id, idempotency_key, received_at)
+
+
+def inbound_from(message: EmailMessage, raw_id: int, idempotency_key: str,
+                 received_at: datetime, auto_reply: bool = False) -> Inbound:
+    try:
         sender, name = _sender(message)
         text, html = _body(message)
         attachments = tuple(
@@ -137,4 +149,5 @@ def parse_email(data: bytes, raw_id: int, idempotency_key: str, received_at: dat
         channel_message_id=message_id.group(0) if message_id else None,
         raw_id=raw_id,
         received_at=received_at,
+        auto_reply=auto_reply,
     )

@@ -18,9 +18,16 @@ class ChatResident:
         self.statuses: list[dict[str, Any]] = []
         self.typing: list[dict[str, Any]] = []
         self.origin = origin or service.url
+        self.events: list[str] = []  # every event's name, in the order they came
         for event, log in (("message", self.messages), ("status", self.statuses),
                            ("typing", self.typing)):
-            self.client.on(event, log.append, namespace="/chat")
+            self.client.on(event, self._recorder(event, log), namespace="/chat")
+
+    def _recorder(self, event: str, log: list[dict[str, Any]]) -> Any:
+        def record(data: dict[str, Any]) -> None:
+            self.events.append(event)
+            log.append(data)
+        return record
 
     async def connect(self) -> ChatResident:
         await self.client.connect(self.service.url, namespaces=["/chat"],

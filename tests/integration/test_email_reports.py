@@ -1,0 +1,103 @@
+"""Bounces and auto-replies over real SMTP: a bounce marks the reply it reports and opens
+nothing; a delay changes nothing; a report for mail we never sent waits for a person; an
+out-of-office stays on its thread and reopens nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from email.message import EmailMessage
+
+from tests.conftest import Service
+from tests.integration.test_email import SERVICE, mail, send
+
+
+def dsn(original_id: str, action: str = "failed", status: str = "5.1.1",
+        recipient: str = "matti@example.com") -> bytes:
+    """An RFC 3464 delivery status notification as a relay's MTA writes it."""
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@relay.example>\r\n"
+        f"To: {SERVICE}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: <dsn.{action}.{original_id.strip('<>')}>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\n"
+        "This is the mail system. Your message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; relay.example\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: smtp; 550 {status} <{recipient}>: Recipient address rejected\r\n"
+        "\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"From: {SERVICE}\r\nTo: {recipient}\r\nMessage-ID: {original_id}\r\n"
+        "Subject: Re: Apua\r\n\r\n--B--\r\n").encode()
+
+
+async def answered(service: Service, token: str) -> tuple[dict, EmailMessage, str]:
+    await send(service, mail("Vuokra on rästissä, 00320 Helsinki"))
+    [contact] = await service.wait_contacts(token, 1)
+    await service.post_json(f"/api/v1/contacts/{contact['id']}/replies", {"text": "Soitan"},
+                            token, status=201)
+    [out] = service.relay.wait_for(1)
+    await service.wait_detail(contact["id"], token,
+                              lambda d: d["messages"][-1]["delivery"]["state"] == "sent")
+    return contact, out, service.relay.return_paths[0]
+
+
+async def test_a_bounce_to_the_verp_address_marks_the_reply_and_opens_nothing(
+        service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    contact, out, return_path = await answered(service, token)
+    assert return_path.startswith("bounces+") and return_path.endswith("@yhteys.test")
+    await send(service, dsn(str(out["Message-ID"])), rcpt=return_path, sender="")
+    detail = await service.wait_detail(
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "bounced")
+    delivery = detail["messages"][-1]["delivery"]
+    assert delivery["state"] == "bounced" and "5.1.1" in delivery["error"]
+    assert detail["status"] == "open"  # not answered: needs action
+    assert len(await service.wait_contacts(token, 1)) == 1  # no contact for the bounce
+    assert len(detail["messages"]) == 2
+
+
+async def test_a_bounce_to_the_service_address_is_matched_by_the_quoted_message_id(
+        service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    contact, out, _ = await answered(service, token)
+    await send(service, dsn(str(out["Message-ID"])), sender="")
+    detail = await service.wait_detail(
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "bounced")
+    assert detail["messages"][-1]["delivery"]["state"] == "bounced"
+    items = (await service.get_json("/api/v1/contacts?folder=all", token))["items"]
+    assert len(items) == 1
+
+
+async def test_a_delay_report_changes_nothing(service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    contact, out, return_path = await answered(service, token)
+    await send(service, dsn(str(out["Message-ID"]), action="delayed", status="4.4.7"),
+               rcpt=return_path, sender="")
+    # A report for mail we never sent (sent after the delay: processed after it, in order).
+    await send(service, dsn("<never-sent@yhteys.test>"), sender="")
+    unparsed: list[dict] = []
+    for _ in range(300):
+        unparsed = (await service.get_json("/api/v1/unparsed", token))["items"]
+        if unparsed:
+            break
+        await asyncio.sleep(0.05)
+    [kept] = unparsed
+    assert "did not send" in kept["error"]
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+    assert detail["messages"][-1]["delivery"]["state"] == "sent"
+    assert detail["status"] == "answered"
+    assert len((await service.get_json("/api/v1/contacts?folder=all", token))["items"]) == 1
+
+
+async def test_an_out_of_office_reply_stays_on_its_thread_and_reopens_nothing(
+        service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    contact, out, _ = await answered(service, token)
+    await service.post_json(f"/api/v1/contacts/{contact['id']}/close", {}, token, status=200)
+    await send(service, mail("Olen lomalla 5.1. asti.", subject="Automaattinen vastaus",
+                             message_id="<ooo@example.com>", In_Reply_To=str(out["Message-ID"]),
+                             Auto_Submitted="auto-replied"))
+    detail = await service.wait_detail(contact["id"], token, lambda d: len(d["messages"]) == 3)
+    assert detail["messages"][-1]["text"] == "Olen lomalla 5.1. asti."
+    assert detail["status"] == "closed"
+    assert len(service.relay.messages) == 1  # and nobody answered it
