@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see, log_access
 from inbox.errors import Problem, bad_request, not_found
+from inbox.identity import redact_identity_codes, redacted
 from inbox.models import CallbackRequest, CallLog, Contact, ResidentIdentifier
 from inbox.store import emit
 
@@ -22,7 +23,8 @@ def add_callback(
 ) -> CallbackRequest:
     callback = CallbackRequest(
         phone=phone, postal_code=postal_code, area_code=area_code, language=language,
-        topic=topic, preferred_time=preferred_time, priority=priority, contact_id=contact_id,
+        topic=redact_identity_codes(topic), preferred_time=redacted(preferred_time),
+        priority=priority, contact_id=contact_id,
     )
     session.add(callback)
     session.flush()
@@ -131,7 +133,8 @@ def log_call(
     started_at: datetime, duration_s: int | None, contact_id: int, resident_id: int | None,
 ) -> CallLog:
     call = CallLog(
-        phone=phone, direction=direction, notes=notes, started_at=started_at,
+        phone=phone, direction=direction, notes=redact_identity_codes(notes),
+        started_at=started_at,
         duration_s=duration_s, staff_id=who.staff_id, contact_id=contact_id,
         resident_id=resident_id,
     )

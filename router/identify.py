@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from email.utils import parseaddr
 
 import phonenumbers
-from stdnum.fi import hetu
 
+from inbox.identity import (  # noqa: F401  (re-exported: the router's vocabulary)
+    HETU_PLACEHOLDER,
+    find_identity_codes,
+    hetu_digest,
+    redact_identity_codes,
+)
 from inbox.lookups import partner_by_domain, resident_by_identifiers
 from router.context import Context
-
-HETU_PATTERN = re.compile(r"\b\d{6}[-+ABCDEFUVWXY]\d{3}[0-9A-Y]\b", re.IGNORECASE)
-HETU_PLACEHOLDER = "[henkilötunnus]"
 
 
 class InvalidPhone(ValueError):
@@ -35,21 +34,6 @@ def normalise_phone(raw: str, region: str = "FI") -> str:
 def normalise_email(raw: str) -> str | None:
     address = parseaddr(raw)[1].strip().lower()
     return address if "@" in address and " " not in address else None
-
-
-def hetu_digest(code: str, key: bytes) -> str:
-    return hmac.new(key, hetu.compact(code).encode(), hashlib.sha256).hexdigest()
-
-
-def find_identity_codes(text: str) -> list[str]:
-    return [m.group(0) for m in HETU_PATTERN.finditer(text) if hetu.is_valid(m.group(0))]
-
-
-def redact_identity_codes(text: str) -> str:
-    """Identity codes are stored only as keyed hashes, never as text."""
-    return HETU_PATTERN.sub(
-        lambda m: HETU_PLACEHOLDER if hetu.is_valid(m.group(0)) else m.group(0), text
-    )
 
 
 def identify(ctx: Context) -> None:

@@ -8,13 +8,14 @@ from dataclasses import replace
 from sqlalchemy.orm import Session
 
 from inbox.contacts import Recorded, append_inbound, find_duplicate, record_new_contact
+from inbox.identity import redact_identity_codes, redacted
 from inbox.inbound import Inbound
 from inbox.lookups import contact_for_conversation, contact_for_thread, sender_belongs_to
 from router.assign import assign
 from router.case import link_or_open_case
 from router.classify import classify
 from router.context import Context, Rule
-from router.identify import identify, redact_identity_codes
+from router.identify import identify
 from router.locate import locate
 
 DEFAULT_RULES: tuple[Rule, ...] = (identify, locate, classify, link_or_open_case, assign)
@@ -31,10 +32,14 @@ class Router:
         if duplicate is not None:
             return duplicate
         ctx = Context(session, inbound, self.hetu_key, inbound.text)
-        stored = replace(
+        stored = replace(  # what people read never holds an identity code
             inbound,
             text=redact_identity_codes(inbound.text),
-            html=redact_identity_codes(inbound.html) if inbound.html else None,
+            html=redacted(inbound.html),
+            subject=redacted(inbound.subject),
+            sender_name=redacted(inbound.sender_name),
+            attachments=tuple(replace(a, filename=redact_identity_codes(a.filename))
+                              for a in inbound.attachments),
         )
         existing = self._thread_of(session, inbound)
         if existing is not None and (inbound.conversation_id is not None
