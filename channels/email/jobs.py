@@ -66,7 +66,9 @@ class EmailJobs:
                                report.permanent, report.reason)
                 return
             inbound = inbound_from(message, raw.id, raw.idempotency_key, raw.received_at,
-                                   auto_reply=is_auto_reply(message))
+                                   auto_reply=is_auto_reply(message),
+                                   envelope_sender=str((raw.envelope or {}).get("mail_from")
+                                                       or "") or None)
         except Unparseable as exc:
             log.warning("raw mail %s kept for manual handling: %s", raw_id, exc)
             self.store.run(mark_unparseable, raw_id, str(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from email.parser import BytesHeaderParser
 from typing import Any
@@ -42,11 +43,24 @@ class YhteysSMTP(SMTP):
         await super().push(text)
 
 
+TRACE_HEADERS = re.compile(
+    rb"^(received|return-path|delivered-to|x-original-to|authentication-results|arc-[a-z-]+"
+    rb"|x-spam-[a-z-]+|x-virus-[a-z-]+):[^\n]*\n(?:[ \t][^\n]*\n)*",
+    re.IGNORECASE | re.MULTILINE)
+
+
 def idempotency_key(content: bytes) -> str:
-    """Message-ID plus content hash: a redelivery is recognised, a reused id is not merged."""
+    """Message-ID plus a hash of what the message is: a redelivery is recognised (also with
+    one more Received: line on its way), a reused id is not merged. Both parts are hashed,
+    so a Message-ID of any length fits the key."""
     headers = BytesHeaderParser().parsebytes(content)  # compat32: fast, and enough here
     message_id = str(headers.get("Message-ID", "") or "").strip()
-    return f"email:{message_id}:{hashlib.sha256(content).hexdigest()}"
+    split = content.find(b"\r\n\r\n")
+    split = content.find(b"\n\n") if split < 0 else split
+    head, body = (content[:split], content[split:]) if split >= 0 else (content, b"")
+    head = TRACE_HEADERS.sub(b"", head.replace(b"\r\n", b"\n") + b"\n")
+    digest = hashlib.sha256(head + body.replace(b"\r\n", b"\n")).hexdigest()
+    return f"email:{hashlib.sha256(message_id.encode()).hexdigest()[:32]}:{digest}"
 
 
 class EmailHandler:

@@ -117,14 +117,34 @@ def parse_email(data: bytes, raw_id: int, idempotency_key: str, received_at: dat
     return inbound_from(read_message(data), raw_id, idempotency_key, received_at)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def fit(value: str | None, limit: int | None = None) -> str | None:
+    """Storable on both engines: no NUL (PostgreSQL refuses it), no lone surrogate (bytes
+    the decoder could not read), cut to the column. The raw mail keeps the whole value."""
+    if value is None:
+        return None
+    value = _UNSTORABLE.sub("\ufffd", value)
+    return value[:limit] if limit else value
+
+
 def inbound_from(message: EmailMessage, raw_id: int, idempotency_key: str,
-                 received_at: datetime, auto_reply: bool = False) -> Inbound:
+                 received_at: datetime, auto_reply: bool = False,
+                 envelope_sender: str | None = None) -> Inbound:
+    if not message.keys():
+        raise Unparseable("not a mail: it has no header lines at all (no From, no Subject)")
     try:
-        sender, name = _sender(message)
+        try:
+            sender, name = _sender(message)
+        except Unparseable:
+            if not envelope_sender or "@" not in envelope_sender:
+                raise
+            sender, name = envelope_sender.strip().lower(), None  # no From: the envelope
         text, html = _body(message)
         attachments = tuple(
-            InboundAttachment(part.get_filename() or "attachment",
-                              part.get_content_type(), _payload(part))
+            InboundAttachment(fit(part.get_filename() or "attachment", 255) or "attachment",
+                              part.get_content_type()[:255], _payload(part))
             for part in message.iter_attachments()
         )
         thread = MESSAGE_ID.findall(str(message.get("References", "")))
@@ -139,14 +159,14 @@ def inbound_from(message: EmailMessage, raw_id: int, idempotency_key: str,
     return Inbound(
         channel="email",
         idempotency_key=idempotency_key,
-        text=text,
-        html=html,
-        sender_email=sender,
-        sender_name=name,
-        subject=str(message.get("Subject", "") or "")[:500] or None,
+        text=fit(text) or "",
+        html=fit(html),
+        sender_email=fit(sender, 254),
+        sender_name=fit(name, 200),
+        subject=fit(str(message.get("Subject", "") or ""), 500) or None,
         attachments=attachments,
-        thread_ids=tuple(dict.fromkeys(thread)),
-        channel_message_id=message_id.group(0) if message_id else None,
+        thread_ids=tuple(dict.fromkeys(t for t in thread if len(t) <= 500)),
+        channel_message_id=message_id.group(0)[:500] if message_id else None,
         raw_id=raw_id,
         received_at=received_at,
         auto_reply=auto_reply,

@@ -245,3 +245,45 @@ async def test_a_stranger_quoting_a_message_id_does_not_join_the_thread(service:
     detail = await service.wait_detail(own["id"], lead, lambda d: len(d["messages"]) == 2)
     assert [m["text"] for m in detail["messages"]] == ["Vuokra on rästissä, 00320 Helsinki",
                                                        "Lisätietoa vielä"]
+
+
+async def test_no_column_limit_loses_a_mail(service: Service):
+    """A NUL byte, a display name over 200 characters, a file name over 255 and a
+    Message-ID over 530 each used to make the mail vanish or get 451 for ever."""
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    long_id = "<" + "x" * 600 + "@example.com>"
+    message = mail("Vuokra\x00 on rästissä, 00320 Helsinki", message_id=long_id,
+                   sender=f"{'Meikäläinen ' * 30}<matti@example.com>")
+    message.add_attachment(b"data", maintype="application", subtype="pdf",
+                           filename="liite_" + "a" * 300 + ".pdf")
+    await send(service, message)
+    [contact] = await service.wait_contacts(lead, 1)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", lead)
+    assert detail["messages"][0]["text"].startswith("Vuokra")
+    assert len(detail["messages"][0]["attachments"][0]["filename"]) == 255
+    assert len(detail["resident"]["name"]) <= 200
+
+
+async def test_a_redelivery_with_one_more_received_line_is_one_message(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    raw = mail("Apua 00320 Helsinki", message_id="<hop@example.com>").as_bytes()
+    await send(service, b"Received: from mx1.example.com by mx2\r\n" + raw)
+    await send(service, b"Received: from mx0 by mx1.example.com\r\n"
+                        b"Received: from mx1.example.com by mx2\r\n" + raw)
+    await send(service, mail("Toinen viesti", message_id="<other@example.com>",
+                             sender="liisa@example.com"), sender="liisa@example.com")
+    await service.wait_contacts(lead, 2)  # the last mail is routed: so are those before it
+    items = (await service.get_json("/api/v1/contacts?folder=all", lead))["items"]
+    assert len(items) == 2
+    texts = [m["text"] for i in items for m in
+             (await service.get_json(f"/api/v1/contacts/{i['id']}", lead))["messages"]]
+    assert sorted(texts) == ["Apua 00320 Helsinki", "Toinen viesti"]
+
+
+async def test_a_mail_without_from_takes_the_envelope_sender(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    raw = (f"To: {SERVICE}\r\nSubject: Ei lähettäjää\r\nMessage-ID: <nofrom@example.com>\r\n"
+           "\r\nVuokra on rästissä, 00320 Helsinki\r\n").encode()
+    await send(service, raw, sender="liisa@example.com")
+    [contact] = await service.wait_contacts(lead, 1)
+    assert contact["resident"]["email"] == "liisa@example.com"
