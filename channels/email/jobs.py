@@ -9,6 +9,7 @@ import logging
 import smtplib
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from channels.email.outbound import compose_reply, send
@@ -73,7 +74,15 @@ class EmailJobs:
             log.warning("raw mail %s kept for manual handling: %s", raw_id, exc)
             self.store.run(mark_unparseable, raw_id, str(exc))
             return
-        self.store.run(self._route, inbound)
+        try:
+            self.store.run(self._route, inbound)
+        except (OperationalError, IntegrityError):
+            raise  # the database was busy or a concurrent run got there: the queue retries
+        except Exception as exc:
+            # A mail that got a 250 is routed or shown to a person, never left in "stored".
+            log.exception("routing raw mail %s failed", raw_id)
+            self.store.run(mark_unparseable, raw_id,
+                           f"routing failed: {type(exc).__name__}: {exc}")
 
     def _route(self, session: Session, inbound: Inbound) -> None:
         assert inbound.raw_id is not None

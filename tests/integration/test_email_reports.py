@@ -101,3 +101,24 @@ async def test_an_out_of_office_reply_stays_on_its_thread_and_reopens_nothing(
     assert detail["messages"][-1]["text"] == "Olen lomalla 5.1. asti."
     assert detail["status"] == "closed"
     assert len(service.relay.messages) == 1  # and nobody answered it
+
+
+async def test_a_mail_whose_routing_fails_is_shown_for_manual_handling(service: Service):
+    """Whatever a rule trips over, a mail that got 250 never stays invisible in "stored"."""
+    from channels.email.jobs import EmailJobs
+    from inbox.raw import store_raw, waiting_raw
+    from router.context import Context
+    from router.pipeline import Router
+
+    def broken_rule(ctx: Context) -> None:
+        raise ValueError("a rule tripped over this mail")
+
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    store = service.running.system.store
+    raw_id, _ = store.run(store_raw, "email", "email:test-broken", {"rcpt_tos": [SERVICE]},
+                          mail("Apua 00320 Helsinki", message_id="<broken@x>").as_bytes())
+    jobs = EmailJobs(store, Router(b"k", rules=(broken_rule,)), SERVICE, b"k", None, 1)
+    await asyncio.to_thread(jobs.process, raw_id)
+    [kept] = (await service.get_json("/api/v1/unparsed", lead))["items"]
+    assert kept["id"] == raw_id and "a rule tripped over this mail" in kept["error"]
+    assert raw_id not in store.run(waiting_raw)
