@@ -7,11 +7,12 @@ Content-Security-Policy violations into one list that a test asserts stays empty
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking"]
@@ -59,3 +60,18 @@ def watch() -> Watch:
         return problems
 
     return _watch
+
+
+STAFF_PASSWORD = "kontula-korttelit-2024"
+
+
+async def staff_login(page: Page, base_url: str, email: str,
+                      password: str = STAFF_PASSWORD) -> Page:
+    """Log a counsellor in through the form and wait until their inbox is live."""
+    await page.goto(f"{base_url}/login?next=/inbox")
+    await page.get_by_label("Sähköposti").fill(email)
+    await page.get_by_label("Salasana").fill(password)
+    await page.get_by_role("button", name="Kirjaudu", exact=True).click()
+    await expect(page).to_have_url(re.compile(r"/inbox$"))
+    await expect(page.locator("#live-status")).to_have_text("Päivittyy reaaliajassa")
+    return page

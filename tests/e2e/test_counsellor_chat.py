@@ -6,7 +6,6 @@ resident is told about and the new counsellor sees live. The resident is a socke
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import uuid
@@ -18,7 +17,8 @@ import socketio
 from playwright.async_api import Browser, Page, Request, ViewportSize, expect
 
 from tests.conftest import Service
-from tests.e2e.conftest import Watch
+from tests.e2e.conftest import Watch, staff_login
+from tests.e2e.widget_site import axe
 
 pytestmark = pytest.mark.browser
 
@@ -27,8 +27,6 @@ PASSWORD = "kontula-korttelit-2024"
 QUESTION = "Vuokranantaja uhkaa häädöllä, mitä voin tehdä?"
 NOTE = "Asukas muuttaa Kallioon ensi viikolla; jatka sinä. Häätöuhka, ei vielä tuomiota."
 SCREENSHOTS = os.environ.get("YHTEYS_SCREENSHOTS")  # a folder: also save screenshots there
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 class Resident:
@@ -76,25 +74,7 @@ async def log_in(browser: Browser, service: Service, email: str, watch: Watch,
     context = await browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
     page = await context.new_page()
     problems += await watch(page, email)
-    await page.goto(f"{service.url}/login?next=/inbox")
-    await page.get_by_label("Sähköposti").fill(email)
-    await page.get_by_label("Salasana").fill(PASSWORD)
-    await page.get_by_role("button", name="Kirjaudu", exact=True).click()
-    await expect(page).to_have_url(re.compile(r"/inbox$"))
-    await expect(page.locator("#live-status")).to_have_text("Päivittyy reaaliajassa")
-    return page
-
-
-async def axe(page: Page, label: str) -> list[str]:
-    """axe-core's WCAG 2.1 A/AA violations on the page, as readable lines."""
-    if not await page.evaluate("typeof window.axe !== 'undefined'"):
-        await page.evaluate(AXE.read_text("utf-8"))
-    violations: list[dict[str, Any]] = await page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
-        ".then(r => r.violations.map(v => ({id: v.id, help: v.help,"
-        " nodes: v.nodes.map(n => n.target.join(' '))})))", AXE_TAGS)
-    return [f"{label}: {v['id']} ({v['help']}): {json.dumps(v['nodes'], ensure_ascii=False)}"
-            for v in violations]
+    return await staff_login(page, service.url, email, PASSWORD)
 
 
 async def screenshots(page: Page, browser: Browser, service: Service, watch: Watch,

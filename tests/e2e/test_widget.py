@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, expect
 
 from inbox.hours import HELSINKI
 from tests.conftest import Service, free_port
-from tests.e2e.conftest import Watch
+from tests.e2e.conftest import Watch, staff_login
 from tests.e2e.widget_site import (
     LABELS,
     HostSite,
@@ -52,13 +52,7 @@ async def site(service: Service) -> AsyncIterator[HostSite]:
 
 async def login(browser: Browser, service: Service, email: str) -> Page:
     page = await (await browser.new_context()).new_page()
-    await page.goto(f"{service.url}/login?next=/inbox")
-    await page.get_by_label("Sähköposti").fill(email)
-    await page.get_by_label("Salasana").fill(PASSWORD)
-    await page.get_by_role("button", name="Kirjaudu", exact=True).click()
-    await expect(page).to_have_url(re.compile(r"/inbox$"))
-    await expect(page.locator("#live-status")).to_have_text("Päivittyy reaaliajassa")
-    return page
+    return await staff_login(page, service.url, email, PASSWORD)
 
 
 async def test_swedish_resident_counsellor_answers_offline_messages_once(

@@ -25,6 +25,17 @@ def open_now(service: Service) -> Service:
     return service
 
 
+async def staff_socket(service: Service, token: str
+                       ) -> tuple[socketio.AsyncClient, list[dict[str, Any]]]:
+    """A counsellor's /inbox connection and the list of events it receives."""
+    seen: list[dict[str, Any]] = []
+    inbox = socketio.AsyncClient(reconnection=False)
+    inbox.on("event", seen.append, namespace="/inbox")
+    await inbox.connect(service.url, namespaces=["/inbox"], transports=["websocket"],
+                        headers={"Origin": service.url}, auth={"token": token})
+    return inbox, seen
+
+
 async def contacts(service: Service, token: str) -> list[dict[str, Any]]:
     return (await service.get_json("/api/v1/contacts?folder=all", token))["items"]
 
@@ -228,11 +239,7 @@ async def test_transfer_moves_the_chat_records_why_and_tells_the_resident(open_n
     irma = service.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
     ella_token = service.add_staff("ella@hel.fi", ["etelainen"], name="Ella Eteläinen")
     ella = (await service.get_json("/api/v1/me", ella_token))["id"]
-    seen: list[dict[str, Any]] = []
-    inbox = socketio.AsyncClient(reconnection=False)
-    inbox.on("event", seen.append, namespace="/inbox")
-    await inbox.connect(service.url, namespaces=["/inbox"], transports=["websocket"],
-                        headers={"Origin": service.url}, auth={"token": ella_token})
+    inbox, seen = await staff_socket(service, ella_token)
     resident = await ChatResident(service).connect()
     await resident.call("start", START)
     [contact] = await contacts(service, irma)
@@ -263,11 +270,7 @@ async def test_transfer_moves_the_chat_records_why_and_tells_the_resident(open_n
 
 async def test_typing_and_presence_reach_the_other_side(service: Service):
     irma = service.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
-    seen: list[dict[str, Any]] = []
-    inbox = socketio.AsyncClient(reconnection=False)
-    inbox.on("event", seen.append, namespace="/inbox")
-    await inbox.connect(service.url, namespaces=["/inbox"], transports=["websocket"],
-                        headers={"Origin": service.url}, auth={"token": irma})
+    inbox, seen = await staff_socket(service, irma)
     resident = await ChatResident(service).connect()
     await resident.call("start", START)
     [contact] = await contacts(service, irma)
