@@ -7,7 +7,9 @@
 # files under one `mktemp -d`; a trap on EXIT stops them and removes it. The machine's own
 # services (5432, 6379, a system dovecot) are never touched. Tests find the servers through
 #   YHTEYS_TEST_PG_URL, YHTEYS_TEST_REDIS_URL,
-#   YHTEYS_TEST_IMAP_HOST, YHTEYS_TEST_IMAP_PORT, YHTEYS_TEST_IMAP_USER, YHTEYS_TEST_IMAP_PASSWORD
+#   YHTEYS_TEST_IMAP_HOST, YHTEYS_TEST_IMAP_PORT, YHTEYS_TEST_IMAP_USER, YHTEYS_TEST_IMAP_PASSWORD,
+#   YHTEYS_TEST_IMAPS_PORT (the same Dovecot over implicit TLS) and YHTEYS_TEST_IMAP_CA (the
+#   PEM of the throwaway trustme CA that signed its certificate for 127.0.0.1)
 # and pytest runs twice: YHTEYS_TEST_BACKEND=postgres, then YHTEYS_TEST_BACKEND=sqlite.
 set -euo pipefail
 
@@ -65,13 +67,13 @@ wait_port() {
     die "$1 did not start listening on 127.0.0.1:$2"
 }
 
-# Three distinct free loopback ports (all bound at once so they differ).
-read -r PG_PORT REDIS_PORT IMAP_PORT < <(python3 -c '
+# Four distinct free loopback ports (all bound at once so they differ).
+read -r PG_PORT REDIS_PORT IMAP_PORT IMAPS_PORT < <(python3 -c '
 import socket
-socks = [socket.socket() for _ in range(3)]
+socks = [socket.socket() for _ in range(4)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
-[[ -n ${IMAP_PORT:-} ]] || die "could not pick free ports"
+[[ -n ${IMAPS_PORT:-} ]] || die "could not pick free ports"
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 # Postgres refuses to run as root: as root, run it as the `postgres` system user (made by
@@ -108,7 +110,8 @@ export YHTEYS_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 # --- Dovecot (IMAP) --------------------------------------------------------------------------
 # Own config, base_dir, state_dir and log under $TMP: independent of any system dovecot.
 # As root its helpers run as Debian's dovecot/dovenull users and mail belongs to nobody;
-# otherwise everything runs as the current user.
+# otherwise everything runs as the current user. It listens in clear on $IMAP_PORT and with
+# implicit TLS on $IMAPS_PORT, with a certificate for 127.0.0.1 from a fresh trustme CA.
 DOVECOT="$(command -v dovecot || echo /usr/sbin/dovecot)"
 [[ -x $DOVECOT ]] || die "dovecot not found (scripts/setup.sh installs dovecot-imapd as root)"
 D="$TMP/dovecot"; mkdir -p "$D/state" "$D/home/counsel"
@@ -120,7 +123,12 @@ else
     mail_uid="$(id -u)" mail_gid="$(id -g)"
 fi
 chown -R "$mail_uid:$mail_gid" "$D/home"
+mkdir -p "$D/tls"
+python -m trustme -q -d "$D/tls" -i 127.0.0.1 localhost \
+    || die "trustme could not make the IMAP test certificates"
+chmod 600 "$D/tls/server.key"; chmod 644 "$D/tls/client.pem"  # client.pem: the CA's cert
 export YHTEYS_TEST_IMAP_HOST=127.0.0.1 YHTEYS_TEST_IMAP_PORT="$IMAP_PORT"
+export YHTEYS_TEST_IMAPS_PORT="$IMAPS_PORT" YHTEYS_TEST_IMAP_CA="$D/tls/client.pem"
 export YHTEYS_TEST_IMAP_USER=counsel@yhteys.test YHTEYS_TEST_IMAP_PASSWORD=testpass
 echo "$YHTEYS_TEST_IMAP_USER:{PLAIN}$YHTEYS_TEST_IMAP_PASSWORD" >"$D/passwd"
 chmod 644 "$D/passwd"
@@ -131,7 +139,10 @@ listen = 127.0.0.1
 base_dir = $D/run
 state_dir = $D/state
 log_path = $D/dovecot.log
-ssl = no
+ssl = yes
+ssl_cert = <$D/tls/server.pem
+ssl_key = <$D/tls/server.key
+ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = $login_user
@@ -152,7 +163,8 @@ service imap-login {
     port = $IMAP_PORT
   }
   inet_listener imaps {
-    port = 0
+    port = $IMAPS_PORT
+    ssl = yes
   }
 }
 service anvil {
@@ -165,13 +177,20 @@ EOF
 "$DOVECOT" -F -c "$D/dovecot.conf" >"$D/stdout.log" 2>&1 </dev/null &
 PIDS+=($!)
 wait_port Dovecot "$IMAP_PORT" "$D/dovecot.log"
+wait_port "Dovecot (TLS)" "$IMAPS_PORT" "$D/dovecot.log"
 python3 - <<'EOF' || { tail -n 30 "$D/dovecot.log" >&2; die "IMAP login to test dovecot failed"; }
-import imaplib, os
-with imaplib.IMAP4("127.0.0.1", int(os.environ["YHTEYS_TEST_IMAP_PORT"]), timeout=10) as imap:
-    imap.login(os.environ["YHTEYS_TEST_IMAP_USER"], os.environ["YHTEYS_TEST_IMAP_PASSWORD"])
-    assert imap.select("INBOX")[0] == "OK"
+import imaplib, os, ssl
+env = os.environ
+context = ssl.create_default_context(cafile=env["YHTEYS_TEST_IMAP_CA"])
+for imap in (imaplib.IMAP4("127.0.0.1", int(env["YHTEYS_TEST_IMAP_PORT"]), timeout=10),
+             imaplib.IMAP4_SSL("127.0.0.1", int(env["YHTEYS_TEST_IMAPS_PORT"]),
+                               ssl_context=context, timeout=10)):
+    with imap:
+        imap.login(env["YHTEYS_TEST_IMAP_USER"], env["YHTEYS_TEST_IMAP_PASSWORD"])
+        assert imap.select("INBOX")[0] == "OK"
 EOF
-log "servers up after ${SECONDS}s: postgres :$PG_PORT, redis :$REDIS_PORT, imap :$IMAP_PORT"
+log "servers up after ${SECONDS}s: postgres :$PG_PORT, redis :$REDIS_PORT," \
+    "imap :$IMAP_PORT, imaps :$IMAPS_PORT"
 
 # --- static checks ---------------------------------------------------------------------------
 step="ruff";         ruff check .
