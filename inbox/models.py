@@ -294,3 +294,19 @@ class RawInbound(Base):
     error: Mapped[str | None] = mapped_column(Text)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+# Appended with the IMAP checkpoint; belongs in the import block at the top of the file.
+from sqlalchemy import BigInteger  # noqa: E402
+
+
+class ImapCheckpoint(Base):
+    """What an IMAP mailbox has given us: every UID up to `last_uid` under `uidvalidity`
+    is stored raw. Advanced in the transaction that stores the raw mail, so never ahead."""
+
+    __tablename__ = "imap_checkpoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(1000), unique=True)  # host/user/folder
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)  # unsigned 32 bits: not an int4
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
