@@ -17,7 +17,7 @@ from channels.chat.deliver import ChatDeliverer
 from channels.chat.namespace import ChatLimits, ChatNamespace
 from channels.chat.status import StatusBoard
 from channels.email.imap import ImapPoller, Mailbox
-from channels.email.listener import EmailHandler, YhteysSMTP
+from channels.email.listener import EmailHandler, SmtpListener, YhteysSMTP
 from channels.phone import openapi as phone_openapi
 from channels.phone.http import PhoneChannel
 from config.jobs import InProcessJobs
@@ -131,12 +131,13 @@ async def start(settings: Settings) -> Running:
                          for d in p.domains) if tls else frozenset()
     handler = EmailHandler(system.store, system.jobs, system.accepts_mail_for,
                            settings.service_address, tls_only)
-    smtp = await loop.create_server(
+    listener = SmtpListener(
         lambda: YhteysSMTP(handler, data_size_limit=settings.smtp_max_bytes,
                            hostname=settings.service_domain, ident="Yhteys ESMTP",
-                           tls_context=tls),
-        settings.smtp_host, settings.smtp_port,
-    )
+                           tls_context=tls, enable_SMTPUTF8=True,
+                           timeout=settings.smtp_idle_s),
+        settings.smtp_max_connections, settings.smtp_max_per_client)
+    smtp = await loop.create_server(listener, settings.smtp_host, settings.smtp_port)
     http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     smtp_port = smtp.sockets[0].getsockname()[1]
     await _resume_unfinished(system)

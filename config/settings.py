@@ -39,6 +39,9 @@ class Settings:
     var_dir: Path
     smtp_tls_cert: Path | None = None
     smtp_tls_key: Path | None = None
+    smtp_max_connections: int = 200  # SMTP sessions open at once, in total
+    smtp_max_per_client: int = 20  # ... from one IPv4 address or IPv6 /64
+    smtp_idle_s: float = 60.0  # an SMTP session silent this long is closed
     imap: dict[str, str] | None = None  # host, port, user, password, folder, ssl, interval
     trusted_proxies: frozenset[str] = frozenset()
     widget_origins: tuple[str, ...] = ()  # sites that may frame /widget (hel.fi)
@@ -87,6 +90,9 @@ class Settings:
             else None,
             smtp_tls_key=Path(env["YHTEYS_SMTP_TLS_KEY"]) if env.get("YHTEYS_SMTP_TLS_KEY")
             else None,
+            smtp_max_connections=int(env.get("YHTEYS_SMTP_MAX_CONNECTIONS", "200")),
+            smtp_max_per_client=int(env.get("YHTEYS_SMTP_MAX_PER_CLIENT", "20")),
+            smtp_idle_s=float(env.get("YHTEYS_SMTP_IDLE_S", "60")),
             trusted_proxies=frozenset(
                 p.strip() for p in env.get("YHTEYS_TRUSTED_PROXIES", "").split(",") if p.strip()),
             widget_origins=_origins(env.get("YHTEYS_WIDGET_ORIGINS")),
