@@ -30,6 +30,7 @@ from web.auth import require_staff
 from web.chat_api import ChatApi
 from web.i18n import Catalogs
 from web.inbox_ns import InboxNamespace
+from web.secure import SecurePortal
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,6 +121,10 @@ async def start(settings: Settings) -> Running:
         extra_openapi={**phone_openapi.PATHS, **chat_api.openapi()},
         trusted_proxies=settings.trusted_proxies, widget_origins=settings.widget_origins,
         privacy_url=settings.privacy_url, catalogs=catalogs,
+        portal=SecurePortal(system.store, system.router, system.jobs, settings.secret_key,
+                            system.clock.now, catalogs, settings.cookie_secure,
+                            settings.privacy_url, RateLimit(5, 3600).allow,
+                            RateLimit(10, 3600).allow),
     ))
     sio.attach(app)
     runner = web.AppRunner(app, access_log=None)

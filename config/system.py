@@ -21,6 +21,7 @@ from inbox.ports import Deliverers, EventSink, JobQueue
 from inbox.reference import sync_reference_data
 from inbox.store import Store
 from router.pipeline import Router
+from web.i18n import Catalogs
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ class System:
 
     @property
     def job_handlers(self) -> dict[str, Handler]:
-        return {"email.process": self.email_jobs.process, "email.send": self.email_jobs.send}
+        return {"email.process": self.email_jobs.process, "email.send": self.email_jobs.send,
+                "email.portal": self.email_jobs.portal}
 
     def accepts_mail_for(self, address: str) -> bool:
         """The service address, postmaster (RFC 5321 §4.5.1) and our own VERP bounces."""
@@ -79,8 +81,11 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
     store = Store(engine, make_sessionmaker(engine), fan_out)
     router = Router(settings.secret_key)
     deliverers = Deliverers()
+    catalogs = Catalogs.load()
     email_jobs = EmailJobs(store, router, settings.service_address, settings.secret_key,
-                           settings.smtp_relay, max_attempts=len(settings.retry_delays) + 1)
+                           settings.smtp_relay, max_attempts=len(settings.retry_delays) + 1,
+                           words=catalogs.gettext, public_url=settings.public_url,
+                           secure_link_days=settings.secure_link_days)
     queue: JobQueue
     if jobs is not None:
         queue = jobs
@@ -88,8 +93,9 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
         queue = RqJobs(Redis.from_url(settings.redis_url), settings.retry_delays)
     else:
         queue = InProcessJobs({}, settings.retry_delays)
+    outbound = Outbound(store, deliverers, settings.secure_replies)
     system = System(settings, load_reference_data(settings.config_path), store, router, queue,
-                    deliverers, Outbound(store, deliverers), email_jobs, fan_out)
+                    deliverers, outbound, email_jobs, fan_out)
     if isinstance(queue, InProcessJobs):
         queue.handlers.update(system.job_handlers)
     return system

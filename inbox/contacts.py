@@ -25,7 +25,7 @@ from inbox.models import (
 from inbox.store import emit
 
 MAX_REPLY_CHARS = 20_000
-DELIVERED = frozenset({"sent"})
+DELIVERED = frozenset({"sent", "notified"})
 UNDELIVERED = frozenset({"failed", "bounced"})
 
 
@@ -228,8 +228,10 @@ def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recor
                     contact.area_code)
 
 
-def reply(session: Session, who: Principal, contact_id: int, text: str) -> Message:
-    """Store a counsellor's answer as pending; its channel delivers it after commit."""
+def reply(session: Session, who: Principal, contact_id: int, text: str,
+          secure: bool = False) -> Message:
+    """Store a counsellor's answer as pending; its channel delivers it after commit
+    (`secure`: as a portal link, the text never in the mail)."""
     text = (text or "").strip()
     if not text:
         raise bad_request("text must not be empty")
@@ -247,6 +249,7 @@ def reply(session: Session, who: Principal, contact_id: int, text: str) -> Messa
         text=text,
         staff_id=who.staff_id,
         delivery_state="pending",
+        secure=secure,
     )
     session.add(message)
     if contact.assignee_id is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -223,6 +224,8 @@ class Message(Base):
     delivery_state: Mapped[str | None] = mapped_column(String(16))
     delivery_attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivery_error: Mapped[str | None] = mapped_column(Text)
+    secure: Mapped[bool] = mapped_column(Boolean, default=False)  # sent as a portal link
+    opened_at: Mapped[datetime | None] = mapped_column(Timestamp)  # read in the portal
     at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     attachments: Mapped[list[Attachment]] = relationship(lazy="selectin")
 
@@ -235,6 +238,30 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SecureLink(Base):
+    """A secure-message link (turvaposti): `reply` tells a resident of a counsellor's
+    answer without its content; `compose` lets an outsider write to the service. Only the
+    token's hash is stored; the one-time code likewise."""
+
+    __tablename__ = "secure_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reply | compose
+    email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(8), default="fi")
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    opened_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    replied_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+    code_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    wrong_codes: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class CallbackRequest(Base):
@@ -273,7 +300,8 @@ class AccessLog(Base):
 
     __tablename__ = "access_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    actor: Mapped[str | None] = mapped_column(String(60))  # who, when not staff: "link:12"
     view: Mapped[str] = mapped_column(String(60))
     action: Mapped[str] = mapped_column(String(16), default="read")
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
@@ -297,7 +325,6 @@ class RawInbound(Base):
 
 
 # Appended with the IMAP checkpoint; belongs in the import block at the top of the file.
-from sqlalchemy import BigInteger  # noqa: E402
 
 
 class ImapCheckpoint(Base):

@@ -20,12 +20,19 @@ log = logging.getLogger(__name__)
 
 
 def _reply(session: Session, who: Principal, contact_id: int, text: str,
-           deliverable: frozenset[str]) -> tuple[dict, str]:
-    channel = visible_contact(session, who, contact_id).channel  # 404 before anything else
+           deliverable: frozenset[str], secure: bool | None, secure_default: bool
+           ) -> tuple[dict, str]:
+    contact = visible_contact(session, who, contact_id)  # 404 before anything else
+    channel = contact.channel
     if channel not in deliverable:
         raise Problem(409, "No written answer on this channel",
                       f"a {channel} contact is answered by calling; log the call instead")
-    message = reply(session, who, contact_id, text)
+    if secure and (channel != "email" or contact.partner_id is not None):
+        raise Problem(409, "No secure message here",
+                      "secure messages go to residents by email; partners get mail over TLS")
+    as_link = channel == "email" and contact.partner_id is None and (
+        secure if secure is not None else secure_default)
+    message = reply(session, who, contact_id, text, secure=as_link)
     conversation = session.get(Conversation, message.conversation_id)
     assert conversation is not None
     return message_json(message), conversation.channel
@@ -43,13 +50,16 @@ def _pending(session: Session, older_than: timedelta) -> list[tuple[int, str]]:
 
 
 class Outbound:
-    def __init__(self, store: Store, deliverers: Deliverers):
+    def __init__(self, store: Store, deliverers: Deliverers, secure_default: bool = False):
         self.store = store
         self.deliverers = deliverers
+        self.secure_default = secure_default  # YHTEYS_SECURE_REPLIES
 
-    async def reply(self, who: Principal, contact_id: int, text: str) -> dict:
+    async def reply(self, who: Principal, contact_id: int, text: str,
+                    secure: bool | None = None) -> dict:
         message, channel = await self.store.call(_reply, who, contact_id, text,
-                                                 self.deliverers.channels())
+                                                 self.deliverers.channels(), secure,
+                                                 self.secure_default)
         self.dispatch(channel, message["id"])
         return message
 

@@ -83,6 +83,8 @@ def message_json(message: Message) -> dict[str, Any]:
             "state": message.delivery_state,
             "attempts": message.delivery_attempts,
             "error": message.delivery_error,
+            "secure": message.secure,
+            "opened_at": message.opened_at.isoformat() if message.opened_at else None,
         }
     return data
 

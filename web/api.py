@@ -87,10 +87,12 @@ class ContactsApi:
     async def reply(self, request: web.Request) -> web.Response:
         who = require_staff(request)
         body = await json_object(request.json)
-        text = body.get("text")
+        text, secure = body.get("text"), body.get("secure")
         if not isinstance(text, str):
             raise bad_request("text is required")
-        message = await self.outbound.reply(who, path_id(request), text)
+        if secure is not None and not isinstance(secure, bool):
+            raise bad_request("secure must be true or false")
+        message = await self.outbound.reply(who, path_id(request), text, secure)
         return web.json_response(message, status=201)
 
     async def take(self, request: web.Request) -> web.Response:

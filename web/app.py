@@ -23,6 +23,7 @@ from web.openapi import document
 from web.pages import Pages
 from web.problems import problems, security_headers
 from web.routing_text import RoutingText
+from web.secure import SecurePortal
 from web.session import SessionRoutes
 from web.widget import WidgetPages
 
@@ -42,6 +43,7 @@ class WebConfig:
     catalogs: Catalogs = field(default_factory=Catalogs.load)
     widget_origins: tuple[str, ...] = ()
     privacy_url: str = ""
+    portal: SecurePortal | None = None
     extra_routes: list[web.RouteDef] = field(default_factory=list)
     extra_openapi: dict[str, Any] = field(default_factory=dict)
 
@@ -75,6 +77,8 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(ContactsApi(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
     app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login).routes())
     app.add_routes(cfg.extra_routes)
+    if cfg.portal is not None:
+        app.add_routes(cfg.portal.routes())
     app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
     app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
     app.router.add_static("/static/", HERE / "static")

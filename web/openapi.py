@@ -57,7 +57,10 @@ PATHS: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["text"],
             "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 20000,
-                                    "pattern": "\\S"}}}}}},
+                                    "pattern": "\\S"},
+                           "secure": {"type": "boolean", "description":
+                                      "as a secure-message link (default for residents' "
+                                      "email: YHTEYS_SECURE_REPLIES)"}}}}}},
         "responses": {"201": _json({"$ref": "#/components/schemas/Message"}, "Stored"),
                       **_errors(400, 401, 403, 404, 409)}}},
     "/api/v1/contacts/{id}/take": {"post": {
@@ -120,7 +123,8 @@ SCHEMAS: dict[str, Any] = {
                     "at": {"type": "string", "format": "date-time"},
                     "delivery": {"type": "object", "properties": {
                         "state": {"type": "string",
-                                  "enum": ["pending", "sent", "retrying", "failed", "bounced"]},
+                                  "enum": ["pending", "sent", "retrying", "failed", "bounced",
+                                           "notified", "opened", "replied", "expired"]},
                         "attempts": {"type": "integer"},
                         "error": {"type": ["string", "null"]}}}}},
 }

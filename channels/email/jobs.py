@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -20,9 +21,10 @@ from channels.email.reports import (
     verp_address,
     verp_message_id,
 )
+from channels.email.secure_mail import Words, notification, portal_mail
 from inbox.contacts import mark_delivery
 from inbox.inbound import Inbound
-from inbox.models import Message
+from inbox.models import Contact, Message
 from inbox.raw import load_raw, mark_unparseable
 from inbox.reports import record_delivery_report
 from inbox.store import Store
@@ -50,6 +52,9 @@ class EmailJobs:
     secret_key: bytes
     relay: tuple[str, int] | None
     max_attempts: int
+    words: Words = field(default=lambda lang, key, **params: key)
+    public_url: str = "http://127.0.0.1:8080"
+    secure_link_days: int = 30
 
     def process(self, raw_id: int) -> None:
         """Parse outside any transaction (it is the slow part), then route in one."""
@@ -94,10 +99,15 @@ class EmailJobs:
         """Try once; record the outcome on the message; raise RetryLater while tries remain."""
         with self.store.unit() as session:
             message = session.get(Message, message_id)
-            if message is None or message.delivery_state == "sent":
+            if message is None or message.delivery_state in ("sent", "notified", "opened",
+                                                             "replied"):
                 return
             mail = compose_reply(session, message_id, self.service_address, self.secret_key)
-            attempts = message.delivery_attempts
+            if mail is not None and message.secure:  # the link, never the text
+                mail = notification(session, self.secret_key, self.words, mail, message_id,
+                                    _language(session, message), self.public_url,
+                                    self.secure_link_days)
+            attempts, secure = message.delivery_attempts, message.secure
         if mail is None:
             self.store.run(mark_delivery, message_id, "failed", "no address to reply to")
             return
@@ -115,4 +125,31 @@ class EmailJobs:
             if not final:
                 raise RetryLater(error) from exc
             return
-        self.store.run(mark_delivery, message_id, "sent", None, str(mail["Message-ID"]))
+        self.store.run(mark_delivery, message_id, "notified" if secure else "sent", None,
+                       str(mail["Message-ID"]))
+
+    def portal(self, kind: str, link_id: int) -> None:
+        """A one-time code or a compose link, written from the link's state; a failure is
+        retried by the queue (the resident can also ask for the mail again)."""
+        with self.store.unit() as session:
+            mail = portal_mail(session, self.secret_key, self.words, kind, link_id,
+                               self.public_url, self.service_address)
+        if mail is None:
+            return
+        if self.relay is None:
+            log.error("portal mail %s for link %s not sent: YHTEYS_SMTP_RELAY is not set",
+                      kind, link_id)
+            return
+        try:
+            send(mail, self.relay)
+        except (OSError, smtplib.SMTPException) as exc:
+            if _permanent(exc):
+                log.error("portal mail %s for link %s refused: %s", kind, link_id, exc)
+                return
+            raise RetryLater(str(exc)) from exc
+
+
+def _language(session: Session, message: Message) -> str:
+    contact = session.scalar(select(Contact).where(
+        Contact.conversation_id == message.conversation_id))
+    return (contact.language if contact and contact.language else "fi")

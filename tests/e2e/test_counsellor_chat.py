@@ -121,8 +121,10 @@ async def test_counsellor_sees_the_resident_live_and_transfers_the_chat(
         if request.resource_type == "fetch" and "/contacts/" in request.url:
             refreshes.append(request.url)
 
+    async with page.expect_response(lambda r: r.request.resource_type == "fetch"
+                                    and r.url == url):
+        await page.goto(url)  # the page catches up once its socket has joined its rooms
     page.on("request", on_request)
-    await page.goto(url)
     routing = page.locator("#routing")
     await expect(routing).to_contain_text("annettu postinumero 00940")
     await expect(routing).to_contain_text("Sijainti")

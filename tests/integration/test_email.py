@@ -122,7 +122,8 @@ async def test_reply_threads_to_the_same_contact_and_leaves_through_the_relay(se
                              message_id="<first@example.com>"))
     [contact] = await service.wait_contacts(token, 1)
     status, sent = await service.post_json(f"/api/v1/contacts/{contact['id']}/replies",
-                                           {"text": "Soitan teille huomenna."}, token)
+                                           {"text": "Soitan teille huomenna.",
+                                            "secure": False}, token)
     assert status == 201 and sent["delivery"]["state"] == "pending"
     [out] = await asyncio.to_thread(service.relay.wait_for, 1)
     assert out["To"] == "matti@example.com"
@@ -189,7 +190,7 @@ async def test_a_contact_is_answered_only_once_its_reply_has_left(service: Servi
     await service.post_json(f"/api/v1/contacts/{contact['id']}/replies", {"text": "Vastaus"},
                             token, status=201)
     detail = await service.wait_detail(
-        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "sent")
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "notified")
     assert detail["status"] == "answered"
     service.relay.wait_for(1)
 

@@ -18,7 +18,8 @@ from web.widget import TOPICS
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
-TEMPLATES = ["widget.html", "chat.html", "_chat_panel.html", "_chat_head.html"]
+TEMPLATES = ["widget.html", "chat.html", "_chat_panel.html", "_chat_head.html",
+             "secure.html"]
 CLIENT_JS = [WEB / "static" / "chat-client.js", WEB / "static" / "chat-prechat.js"]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PY_FORMAT = re.compile(r"%\((\w+)\)s")
@@ -39,8 +40,12 @@ def template_msgids() -> set[str]:
 
 
 def po(lang: str) -> dict[str, str]:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
-        return {m.id: m.string for m in read_po(f) if m.id and isinstance(m.id, str)}
+    """The English-keyed page catalogs: the chat's and the secure portal's."""
+    found: dict[str, str] = {}
+    for name in ("messages.po", "portal.po"):
+        with (LOCALE_DIR / lang / "LC_MESSAGES" / name).open("rb") as f:
+            found |= {m.id: m.string for m in read_po(f) if m.id and isinstance(m.id, str)}
+    return found
 
 
 def test_browser_catalogs_have_the_same_keys_and_placeholders() -> None:
@@ -82,7 +87,9 @@ def test_the_client_holds_no_language_text() -> None:
 
 @pytest.mark.parametrize("lang", ["fi", "sv"])
 def test_every_page_text_is_translated(lang: str) -> None:
-    ids = template_msgids()
+    portal_source = (WEB / "secure.py").read_text("utf-8")
+    ids = template_msgids() | set(re.findall(r'(?<![\w.])t\(\s*"((?:[^"\\]|\\.)*)"',
+                                             portal_source))
     assert "Start the chat" in ids and "Rent arrears" in ids
     translated = po(lang)
     missing = sorted(i for i in ids if not translated.get(i))

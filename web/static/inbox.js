@@ -124,11 +124,11 @@
 
   localTimes(document);
   const socket = io("/inbox", { transports: ["websocket"] });
-  let connectedBefore = false;
   socket.on("connect", function () {
     setStatus("Päivittyy reaaliajassa", true);
-    if (connectedBefore) refresh();  // catch up on what happened while we were away
-    connectedBefore = true;
+    // Catch up on what happened while we were away, and on the first connect on what
+    // happened between the server rendering this page and the socket joining its rooms.
+    refresh();
     askPresence();
   });
   socket.on("disconnect", function () {
