@@ -50,6 +50,7 @@ class Settings:
     secure_replies: bool = True  # replies to residents by email go as portal links
     secure_link_days: int = 30
     public_url: str = "http://127.0.0.1:8080"  # where residents open portal links
+    retired_secret_keys: tuple[bytes, ...] = ()  # still open what they sealed (rotation)
 
     @property
     def embedded(self) -> bool:
@@ -103,6 +104,8 @@ class Settings:
             chat_handling_s=int(env.get("YHTEYS_CHAT_HANDLING_S", "300")),
             secure_replies=env.get("YHTEYS_SECURE_REPLIES", "1") not in ("0", "false", "no"),
             secure_link_days=int(env.get("YHTEYS_SECURE_LINK_DAYS", "30")),
+            retired_secret_keys=tuple(k.strip().encode() for k in env.get(
+                "YHTEYS_RETIRED_SECRET_KEYS", "").split(",") if k.strip()),
             public_url=(env.get("YHTEYS_PUBLIC_URL") or f"http://{http_host}:{http_port}"
                         ).rstrip("/"),
             imap={k.removeprefix("YHTEYS_IMAP_").lower(): v for k, v in env.items()

@@ -15,9 +15,11 @@ from config.clock import Clock
 from config.jobs import Handler, InProcessJobs, RqJobs
 from config.reference_data import ReferenceData, load_reference_data
 from config.settings import Settings
+from inbox.crypto import Sealer
 from inbox.db import make_engine, make_sessionmaker, migrate
 from inbox.outbound import Outbound
 from inbox.ports import Deliverers, EventSink, JobQueue
+from inbox.raw import seal_legacy
 from inbox.reference import sync_reference_data
 from inbox.store import Store
 from router.pipeline import Router
@@ -69,6 +71,9 @@ class System:
         """Migrate and bring reference data in step with config (idempotent)."""
         migrate(self.store.engine)
         self.store.run(sync_reference_data, self.reference.areas, self.reference.partners)
+        sealed = self.store.run(seal_legacy)
+        if sealed:
+            log.info("sealed %s stored inputs and attachments under the current key", sealed)
 
 
 def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) -> System:
@@ -78,7 +83,8 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
     fan_out = FanOutSink()
     if events is not None:
         fan_out.subscribers.append(events.publish)
-    store = Store(engine, make_sessionmaker(engine), fan_out)
+    store = Store(engine, make_sessionmaker(engine), fan_out,
+                  Sealer(settings.secret_key, settings.retired_secret_keys))
     router = Router(settings.secret_key)
     deliverers = Deliverers()
     catalogs = Catalogs.load()

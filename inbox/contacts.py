@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see, log_access
+from inbox.crypto import ATTACHMENT_BYTES
 from inbox.errors import bad_request, not_found
 from inbox.inbound import Inbound
 from inbox.models import (
@@ -22,7 +23,7 @@ from inbox.models import (
     Resident,
     ResidentIdentifier,
 )
-from inbox.store import emit
+from inbox.store import emit, sealer_of
 
 MAX_REPLY_CHARS = 20_000
 DELIVERED = frozenset({"sent", "notified"})
@@ -115,7 +116,8 @@ def next_seq(session: Session, conversation_id: int) -> int:
     ).scalar_one())
 
 
-def _message_from(inbound: Inbound, conversation_id: int, seq: int) -> Message:
+def _message_from(session: Session, inbound: Inbound, conversation_id: int, seq: int
+                  ) -> Message:
     return Message(
         conversation_id=conversation_id,
         seq=seq,
@@ -129,7 +131,7 @@ def _message_from(inbound: Inbound, conversation_id: int, seq: int) -> Message:
         at=inbound.received_at,
         attachments=[
             Attachment(filename=a.filename, content_type=a.content_type, size=len(a.data),
-                       data=a.data)
+                       data=sealer_of(session).seal(a.data, ATTACHMENT_BYTES))
             for a in inbound.attachments
         ],
     )
@@ -183,7 +185,7 @@ def record_new_contact(session: Session, inbound: Inbound, placement: Placement)
         updated_at=inbound.received_at,
     )
     session.add(contact)
-    message = _message_from(inbound, conversation.id, 1)
+    message = _message_from(session, inbound, conversation.id, 1)
     session.add(message)
     session.flush()
     _mark_raw(session, inbound, contact.id)
@@ -214,7 +216,7 @@ def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recor
     contact = session.get(Contact, contact_id)
     if contact is None:
         raise not_found(f"contact {contact_id}")
-    message = _message_from(inbound, contact.conversation_id,
+    message = _message_from(session, inbound, contact.conversation_id,
                             next_seq(session, contact.conversation_id))
     session.add(message)
     if not inbound.auto_reply:  # an out-of-office reopens nothing

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -9,8 +12,10 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from inbox.models import RawInbound
-from inbox.store import emit
+from inbox.crypto import ATTACHMENT_BYTES as ATTACHMENT
+from inbox.crypto import RAW_BYTES as RAW
+from inbox.models import Attachment, RawInbound
+from inbox.store import emit, sealer_of
 
 
 def store_raw(
@@ -23,9 +28,10 @@ def store_raw(
     """
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    sealed = sealer_of(session).seal(data, RAW)  # personal data: never at rest in clear
     created = session.execute(
         insert(RawInbound)
-        .values(channel=channel, idempotency_key=key, envelope=envelope, data=data)
+        .values(channel=channel, idempotency_key=key, envelope=envelope, data=sealed)
         .on_conflict_do_nothing(index_elements=[RawInbound.idempotency_key])
         .returning(RawInbound.id)
     ).scalar()
@@ -36,8 +42,39 @@ def store_raw(
     return existing, False
 
 
-def load_raw(session: Session, raw_id: int) -> RawInbound | None:
-    return session.get(RawInbound, raw_id)
+@dataclass(frozen=True)
+class RawCopy:
+    """A stored input with its bytes opened, for the job that parses it."""
+
+    id: int
+    state: str
+    idempotency_key: str
+    envelope: dict[str, Any]
+    received_at: datetime
+    data: bytes
+
+
+def load_raw(session: Session, raw_id: int) -> RawCopy | None:
+    raw = session.get(RawInbound, raw_id)
+    if raw is None:
+        return None
+    return RawCopy(raw.id, raw.state, raw.idempotency_key, dict(raw.envelope or {}),
+                   raw.received_at, sealer_of(session).open(raw.data, RAW))
+
+
+def seal_legacy(session: Session, batch: int = 500) -> int:
+    """On start: seal raw inputs and attachments stored before sealing existed, or under a
+    retired key (rotation). Returns how many were (re)sealed."""
+    sealer = sealer_of(session)
+    done = 0
+    for model, purpose in ((RawInbound, RAW), (Attachment, ATTACHMENT)):
+        rows: Iterable[RawInbound | Attachment] = session.scalars(
+            select(model).execution_options(yield_per=batch))
+        for row in rows:
+            if not sealer.is_current(row.data):
+                row.data = sealer.seal(sealer.open(row.data, purpose), purpose)
+                done += 1
+    return done
 
 
 def mark_unparseable(session: Session, raw_id: int, error: str) -> None:
@@ -54,7 +91,7 @@ def unparsed(session: Session) -> list[dict[str, Any]]:
         select(RawInbound).where(RawInbound.state == "failed").order_by(RawInbound.id.desc())
     )
     return [{"id": r.id, "channel": r.channel, "error": r.error, "envelope": r.envelope,
-             "size": len(r.data), "received_at": r.received_at.isoformat()} for r in rows]
+             "received_at": r.received_at.isoformat()} for r in rows]
 
 
 def waiting_raw(session: Session) -> list[int]:

@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from inbox.crypto import Sealer
 from inbox.ports import EventSink
 
 P = ParamSpec("P")
@@ -25,15 +26,27 @@ def emit(session: Session, event: dict[str, Any]) -> None:
     session.info.setdefault("events", []).append(event)
 
 
+def sealer_of(session: Session) -> Sealer:
+    """The unit's sealer for personal bytes at rest (set by the Store that opened it)."""
+    sealer = session.info.get("sealer")
+    if sealer is None:
+        raise RuntimeError("this session has no sealer: open it through Store.unit")
+    return sealer
+
+
 class Store:
-    def __init__(self, engine: Engine, factory: sessionmaker[Session], events: EventSink):
+    def __init__(self, engine: Engine, factory: sessionmaker[Session], events: EventSink,
+                 sealer: Sealer | None = None):
         self.engine = engine
         self.factory = factory
         self.events = events
+        self.sealer = sealer
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
         with self.factory() as session:
+            if self.sealer is not None:
+                session.info["sealer"] = self.sealer
             with session.begin():
                 yield session
             events = session.info.pop("events", [])

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see, log_access, visible_contacts
+from inbox.crypto import ATTACHMENT_BYTES
 from inbox.errors import bad_request, not_found
 from inbox.models import (
     Area,
@@ -20,6 +21,7 @@ from inbox.models import (
     Resident,
     Staff,
 )
+from inbox.store import sealer_of
 
 FOLDERS = ("mine", "areas", "unassigned", "all")
 LIST_LIMIT = 200
@@ -162,7 +164,7 @@ def attachment_data(session: Session, who: Principal, contact_id: int, attachmen
     if attachment is None or message is None or message.conversation_id != contact.conversation_id:
         raise not_found(f"attachment {attachment_id}")
     log_access(session, who, "attachment", contact=contact)
-    return attachment.filename, attachment.data
+    return attachment.filename, sealer_of(session).open(attachment.data, ATTACHMENT_BYTES)
 
 
 def conversation_messages_after(
