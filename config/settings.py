@@ -51,6 +51,8 @@ class Settings:
     secure_link_days: int = 30
     public_url: str = "http://127.0.0.1:8080"  # where residents open portal links
     retired_secret_keys: tuple[bytes, ...] = ()  # still open what they sealed (rotation)
+    smtp_relay_tls: str | None = None  # starttls | tls: verified TLS to the relay
+    smtp_relay_ca: str | None = None  # a private CA for the relay's certificate
 
     @property
     def embedded(self) -> bool:
@@ -104,6 +106,8 @@ class Settings:
             chat_handling_s=int(env.get("YHTEYS_CHAT_HANDLING_S", "300")),
             secure_replies=env.get("YHTEYS_SECURE_REPLIES", "1") not in ("0", "false", "no"),
             secure_link_days=int(env.get("YHTEYS_SECURE_LINK_DAYS", "30")),
+            smtp_relay_tls=env.get("YHTEYS_SMTP_RELAY_TLS") or None,
+            smtp_relay_ca=env.get("YHTEYS_SMTP_RELAY_CA") or None,
             retired_secret_keys=tuple(k.strip().encode() for k in env.get(
                 "YHTEYS_RETIRED_SECRET_KEYS", "").split(",") if k.strip()),
             public_url=(env.get("YHTEYS_PUBLIC_URL") or f"http://{http_host}:{http_port}"

@@ -10,6 +10,7 @@ from typing import Any
 from redis import Redis
 
 from channels.email.jobs import EmailJobs
+from channels.email.outbound import relay_tls
 from channels.email.reports import verp_message_id
 from config.clock import Clock
 from config.jobs import Handler, InProcessJobs, RqJobs
@@ -88,10 +89,15 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
     router = Router(settings.secret_key)
     deliverers = Deliverers()
     catalogs = Catalogs.load()
+    reference = load_reference_data(settings.config_path)
     email_jobs = EmailJobs(store, router, settings.service_address, settings.secret_key,
                            settings.smtp_relay, max_attempts=len(settings.retry_delays) + 1,
                            words=catalogs.gettext, public_url=settings.public_url,
-                           secure_link_days=settings.secure_link_days)
+                           secure_link_days=settings.secure_link_days,
+                           relay_tls=relay_tls(settings.smtp_relay_tls, settings.smtp_relay_ca),
+                           tls_only_domains=frozenset(
+                               d for p in reference.partners if p.tls_required
+                               for d in p.domains))
     queue: JobQueue
     if jobs is not None:
         queue = jobs
@@ -100,7 +106,7 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
     else:
         queue = InProcessJobs({}, settings.retry_delays)
     outbound = Outbound(store, deliverers, settings.secure_replies)
-    system = System(settings, load_reference_data(settings.config_path), store, router, queue,
+    system = System(settings, reference, store, router, queue,
                     deliverers, outbound, email_jobs, fan_out)
     if isinstance(queue, InProcessJobs):
         queue.handlers.update(system.job_handlers)

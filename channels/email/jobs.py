@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import ssl
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from channels.email.outbound import compose_reply, send
+from channels.email.outbound import RelayTLS, TLSRequired, compose_reply, send
 from channels.email.parse import Unparseable, inbound_from, read_message
 from channels.email.reports import (
     delivery_report,
@@ -53,6 +54,8 @@ class EmailJobs:
     relay: tuple[str, int] | None
     max_attempts: int
     words: Words = field(default=lambda lang, key, **params: key)
+    relay_tls: RelayTLS | None = None
+    tls_only_domains: frozenset[str] = frozenset()  # partners: verified TLS or nothing
     public_url: str = "http://127.0.0.1:8080"
     secure_link_days: int = 30
 
@@ -115,8 +118,14 @@ class EmailJobs:
             self.store.run(mark_delivery, message_id, "failed", "YHTEYS_SMTP_RELAY is not set")
             return
         domain = self.service_address.rpartition("@")[2]
+        to_domain = str(mail["To"]).rpartition("@")[2].strip(" >").lower()
         try:
-            send(mail, self.relay, verp_address(message_id, domain, self.secret_key))
+            send(mail, self.relay, verp_address(message_id, domain, self.secret_key),
+                 self.relay_tls, require_tls=to_domain in self.tls_only_domains)
+        except (TLSRequired, ssl.SSLError) as exc:  # never retried in clear
+            self.store.run(mark_delivery, message_id, "failed",
+                           f"held, not sent: {exc}")
+            return
         except (OSError, smtplib.SMTPException) as exc:
             permanent = _permanent(exc)
             final = permanent or attempts + 1 >= self.max_attempts
@@ -141,7 +150,7 @@ class EmailJobs:
                       kind, link_id)
             return
         try:
-            send(mail, self.relay)
+            send(mail, self.relay, tls=self.relay_tls)
         except (OSError, smtplib.SMTPException) as exc:
             if _permanent(exc):
                 log.error("portal mail %s for link %s refused: %s", kind, link_id, exc)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import smtplib
+import ssl
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -58,8 +60,47 @@ def compose_reply(
     return mail
 
 
+class TLSRequired(Exception):
+    """Mail to a partner leaves only over verified TLS; it is held, never sent in clear."""
+
+
+@dataclass(frozen=True)
+class RelayTLS:
+    mode: str  # "starttls" or "tls" (implicit)
+    context: ssl.SSLContext  # verifies the relay's certificate and name
+
+
+def relay_tls(mode: str | None, ca_file: str | None) -> RelayTLS | None:
+    if not mode:
+        return None
+    if mode not in ("starttls", "tls"):
+        raise ValueError("YHTEYS_SMTP_RELAY_TLS must be starttls or tls")
+    context = ssl.create_default_context(cafile=ca_file)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return RelayTLS(mode, context)
+
+
 def send(mail: EmailMessage, relay: tuple[str, int], return_path: str | None = None,
-         timeout: float = 30) -> None:
-    """Through the relay; `return_path` (VERP) is where the bounce of this one mail goes."""
-    with smtplib.SMTP(relay[0], relay[1], timeout=timeout) as client:
-        client.send_message(mail, from_addr=return_path)
+         tls: RelayTLS | None = None, require_tls: bool = False, timeout: float = 30) -> None:
+    """Through the relay; `return_path` (VERP) is where the bounce of this one mail goes.
+
+    With `require_tls` (a partner's domain) the mail leaves only over a verified TLS
+    connection and asks the relay for REQUIRETLS (RFC 8689) when it offers it.
+    """
+    if require_tls and tls is None:
+        raise TLSRequired("mail to this partner leaves only over verified TLS, and "
+                          "YHTEYS_SMTP_RELAY_TLS is not set: held, not sent in clear")
+    client: smtplib.SMTP
+    if tls is not None and tls.mode == "tls":
+        client = smtplib.SMTP_SSL(relay[0], relay[1], timeout=timeout, context=tls.context)
+    else:
+        client = smtplib.SMTP(relay[0], relay[1], timeout=timeout)
+    with client:
+        client.ehlo()
+        if tls is not None and tls.mode == "starttls":
+            if not client.has_extn("starttls"):
+                raise TLSRequired("the relay offers no STARTTLS: not sent in clear")
+            client.starttls(context=tls.context)
+            client.ehlo()
+        options = ["REQUIRETLS"] if require_tls and client.has_extn("requiretls") else []
+        client.send_message(mail, from_addr=return_path, mail_options=options)
