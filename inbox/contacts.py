@@ -130,8 +130,10 @@ def _message_from(session: Session, inbound: Inbound, conversation_id: int, seq:
         references=list(inbound.thread_ids),
         at=inbound.received_at,
         attachments=[
-            Attachment(filename=a.filename, content_type=a.content_type, size=len(a.data),
-                       data=sealer_of(session).seal(a.data, ATTACHMENT_BYTES))
+            Attachment(filename=a.filename, content_type=a.content_type,
+                       size=len(a.data) if a.size is None else a.size,
+                       data=sealer_of(session).seal(a.data, ATTACHMENT_BYTES),
+                       quarantine_reason=a.quarantine_reason)
             for a in inbound.attachments
         ],
     )

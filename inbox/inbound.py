@@ -11,6 +11,8 @@ class InboundAttachment:
     filename: str
     content_type: str
     data: bytes
+    quarantine_reason: str | None = None  # held: shown, downloadable by leads only
+    size: int | None = None  # when `data` was left out (too large): the part's real size
 
 
 @dataclass(frozen=True)

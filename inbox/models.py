@@ -238,6 +238,9 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    # Held (a program, a macro document: leads and admins only) or left out ("too large…":
+    # no bytes here, the raw mail has them); content_type is sniffed from the bytes.
+    quarantine_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class SecureLink(Base):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see, log_access, visible_contacts
 from inbox.crypto import ATTACHMENT_BYTES
-from inbox.errors import bad_request, not_found
+from inbox.errors import Problem, bad_request, not_found
 from inbox.models import (
     Area,
     Attachment,
@@ -21,6 +21,7 @@ from inbox.models import (
     Resident,
     Staff,
 )
+from inbox.quoting import quoted_from
 from inbox.store import sealer_of
 
 FOLDERS = ("mine", "areas", "unassigned", "all")
@@ -76,9 +77,13 @@ def message_json(message: Message) -> dict[str, Any]:
         "at": message.at.isoformat(),
         "has_html": bool(message.html),
         "attachments": [
-            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
+             "quarantine_reason": a.quarantine_reason}
             for a in message.attachments
         ],
+        # Where quoted history starts in `text` (mail only: it has a Message-ID), or None.
+        "quoted_from": quoted_from(message.text)
+        if message.direction == "in" and message.channel_message_id else None,
     }
     if message.direction == "out":
         data["delivery"] = {
@@ -163,6 +168,13 @@ def attachment_data(session: Session, who: Principal, contact_id: int, attachmen
     message = session.get(Message, attachment.message_id) if attachment else None
     if attachment is None or message is None or message.conversation_id != contact.conversation_id:
         raise not_found(f"attachment {attachment_id}")
+    reason = attachment.quarantine_reason
+    if reason and reason.startswith("too large"):  # channels/email/attachments.TOO_LARGE
+        raise Problem(404, "Not stored", f"{attachment.filename} was not stored ({reason}); "
+                                         "the raw mail still holds it")
+    if reason and who.role not in ("lead", "admin"):
+        raise Problem(403, "Quarantined", f"{attachment.filename} is held ({reason}); "
+                                          "only a lead or an admin can download it")
     log_access(session, who, "attachment", contact=contact)
     return attachment.filename, sealer_of(session).open(attachment.data, ATTACHMENT_BYTES)
 

@@ -11,7 +11,9 @@ from email.utils import getaddresses
 
 import bleach
 
+from channels.email.attachments import Limits, judge, too_large
 from inbox.inbound import Inbound, InboundAttachment
+from inbox.quoting import FORWARDED, clean_subject
 
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "hr",
@@ -85,7 +87,7 @@ def headers_as_utf8(data: bytes) -> bytes:
         return fixed + (data[end:] if end >= 0 else b"")
 
 
-def _body(message: EmailMessage) -> tuple[str, str | None]:
+def _body(message: MIMEPart) -> tuple[str, str | None]:
     plain = message.get_body(preferencelist=("plain",))
     rich = message.get_body(preferencelist=("html",))
     html = sanitise_html(_text_of(rich)) if rich is not None else None
@@ -98,9 +100,80 @@ def _body(message: EmailMessage) -> tuple[str, str | None]:
     return text.strip(), html
 
 
-def _payload(part: EmailMessage) -> bytes:
+def _payload(part: MIMEPart) -> bytes:
+    if part.get_content_type() == "message/rfc822":  # decode=True gives None for these
+        inner = _forwarded(part)
+        return inner.as_bytes(policy=default_policy.clone(max_line_length=0)) if inner else b""
     data = part.get_payload(decode=True)
     return data if isinstance(data, bytes) else b""
+
+
+def _forwarded(part: MIMEPart) -> MIMEPart | None:
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload else None
+    return inner if isinstance(inner, MIMEPart) else None
+
+
+def _forwarded_text(inner: MIMEPart) -> str:
+    """A forwarded mail as text under the new text: its From, Date, Subject and body."""
+    lines = [FORWARDED]
+    for name in ("From", "Date", "Subject"):
+        if inner.get(name) is not None:
+            lines.append(f"{name}: {inner.get(name)}")
+    body, _ = _body(inner)
+    return "\n".join(lines) + "\n\n" + body
+
+
+def _filename(part: MIMEPart) -> str:
+    name = part.get_filename()
+    if part.get_content_type() == "message/rfc822":
+        inner = _forwarded(part)
+        subject = str(inner.get("Subject", "") or "") if inner is not None else ""
+        name = name or re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", subject).strip(" ._")[:200]
+        name = name or "forwarded"
+        if not name.lower().endswith(".eml"):
+            name += ".eml"
+    return fit(name or "attachment", 255) or "attachment"
+
+
+def _held_inside(inner: MIMEPart) -> str | None:
+    """A forwarded mail that carries a program is held like the program."""
+    for part in inner.iter_attachments():
+        data = _payload(part)
+        reason = (_held_inside(f) if (f := _forwarded(part)) is not None
+                  else judge(_filename(part), data).quarantine)
+        if reason:
+            return f"a forwarded message holding {reason} ({_filename(part)[:100]})"
+    return None
+
+
+def attachments_of(message: MIMEPart, limits: Limits) -> tuple[InboundAttachment, ...]:
+    """Every attachment with its sniffed type; held ones with their reason; a part over the
+    per-file limit, or past the per-message total, listed with its size but not its bytes."""
+    found: list[InboundAttachment] = []
+    total = 0
+    for part in message.iter_attachments():
+        name, data = _filename(part), _payload(part)
+        if len(data) > limits.file:
+            found.append(InboundAttachment(name, part.get_content_type()[:255], b"",
+                                           too_large(len(data), limits.file, "per file"),
+                                           len(data)))
+            continue
+        if total + len(data) > limits.message:
+            found.append(InboundAttachment(name, part.get_content_type()[:255], b"",
+                                           too_large(len(data), limits.message,
+                                                     "for a message's files together"),
+                                           len(data)))
+            continue
+        total += len(data)
+        inner = _forwarded(part)
+        if inner is not None:
+            found.append(InboundAttachment(name, "message/rfc822", data, _held_inside(inner)))
+            continue
+        verdict = judge(name, data)
+        found.append(InboundAttachment(name, verdict.content_type[:255], data,
+                                       verdict.quarantine))
+    return tuple(found)
 
 
 def read_message(data: bytes) -> EmailMessage:
@@ -131,7 +204,7 @@ def fit(value: str | None, limit: int | None = None) -> str | None:
 
 def inbound_from(message: EmailMessage, raw_id: int, idempotency_key: str,
                  received_at: datetime, auto_reply: bool = False,
-                 envelope_sender: str | None = None) -> Inbound:
+                 envelope_sender: str | None = None, limits: Limits | None = None) -> Inbound:
     if not message.keys():
         raise Unparseable("not a mail: it has no header lines at all (no From, no Subject)")
     try:
@@ -142,11 +215,10 @@ def inbound_from(message: EmailMessage, raw_id: int, idempotency_key: str,
                 raise
             sender, name = envelope_sender.strip().lower(), None  # no From: the envelope
         text, html = _body(message)
-        attachments = tuple(
-            InboundAttachment(fit(part.get_filename() or "attachment", 255) or "attachment",
-                              part.get_content_type()[:255], _payload(part))
-            for part in message.iter_attachments()
-        )
+        attachments = attachments_of(message, limits or Limits.from_env())
+        forwards = [_forwarded_text(inner) for part in message.iter_attachments()
+                    if (inner := _forwarded(part)) is not None]
+        text = "\n\n".join(t for t in (text, *forwards) if t).strip()
         thread = MESSAGE_ID.findall(str(message.get("References", "")))
         thread += MESSAGE_ID.findall(str(message.get("In-Reply-To", "")))
         message_id = MESSAGE_ID.search(str(message.get("Message-ID", "")))
@@ -163,7 +235,7 @@ def inbound_from(message: EmailMessage, raw_id: int, idempotency_key: str,
         html=fit(html),
         sender_email=fit(sender, 254),
         sender_name=fit(name, 200),
-        subject=fit(str(message.get("Subject", "") or ""), 500) or None,
+        subject=fit(clean_subject(str(message.get("Subject", "") or "")), 500) or None,
         attachments=attachments,
         thread_ids=tuple(dict.fromkeys(t for t in thread if len(t) <= 500)),
         channel_message_id=message_id.group(0)[:500] if message_id else None,
