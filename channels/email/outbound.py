@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.models import Conversation, Message
+from inbox.quoting import reply_subject
 
 
 def message_id_for(message_id: int, domain: str, key: bytes) -> str:
@@ -47,8 +48,7 @@ def compose_reply(
     mail = EmailMessage()
     mail["From"] = from_address
     mail["To"] = conversation.reply_to
-    subject = conversation.subject or "Asumisneuvonta"
-    mail["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    mail["Subject"] = reply_subject(conversation.subject)  # "Re: " once, whatever it had
     mail["Date"] = format_datetime(message.at)
     mail["Message-ID"] = message_id_for(message.id, from_address.rpartition("@")[2], key)
     if last_inbound:
