@@ -131,9 +131,11 @@ async def test_log_stays_bounded_under_a_flood_of_refused_connections(
     try:
         for _ in range(10):
             assert all(await asyncio.gather(*(refused(port) for _ in range(50))))
-        # 500 refusals, each cheap: one warning now, the rest summarised later.
-        assert len(caplog.records) <= 2, [r.getMessage() for r in caplog.records]
-        assert "refusing connections from 127.0.0.1" in caplog.records[0].getMessage()
+        # 500 refusals, each cheap: one warning now, the rest summarised later. (asyncio's
+        # debug mode, on in scripts/test.sh, may add its own "slow callback" lines.)
+        lines = [r.getMessage() for r in caplog.records if r.name != "asyncio"]
+        assert len(lines) <= 2, lines
+        assert "refusing connections from 127.0.0.1" in lines[0]
         assert await healthz(service) == 200
     finally:
         await close(*(stream for stream, _ in opened))
@@ -167,7 +169,8 @@ async def test_refusals_are_summarised_once_per_interval(caplog: pytest.LogCaptu
         assert greeting.startswith(b"220 yhteys.test")
         assert all([await refused(port) for _ in range(40)])
         await asyncio.sleep(0.5)
-        messages = [r.getMessage() for r in caplog.records]
+        messages = [r.getMessage() for r in caplog.records
+                    if r.name == "channels.email.listener"]
         assert len(messages) == 2, messages
         assert "refused 39 more connections from 1 clients" in messages[1]
     finally:
