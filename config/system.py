@@ -59,7 +59,8 @@ class System:
     @property
     def job_handlers(self) -> dict[str, Handler]:
         return {"email.process": self.email_jobs.process, "email.send": self.email_jobs.send,
-                "email.portal": self.email_jobs.portal}
+                "email.portal": self.email_jobs.portal,
+                "email.receipt": self.email_jobs.receipt}
 
     def accepts_mail_for(self, address: str) -> bool:
         """The service address, postmaster (RFC 5321 §4.5.1) and our own VERP bounces."""
@@ -105,6 +106,8 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
         queue = RqJobs(Redis.from_url(settings.redis_url), settings.retry_delays)
     else:
         queue = InProcessJobs({}, settings.retry_delays)
+    if settings.email_receipts:
+        email_jobs.jobs, email_jobs.answer_days = queue, settings.answer_days
     outbound = Outbound(store, deliverers, settings.secure_replies)
     system = System(settings, reference, store, router, queue,
                     deliverers, outbound, email_jobs, fan_out)

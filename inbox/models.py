@@ -179,6 +179,7 @@ class Conversation(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)  # the newest message's seq
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ended_by: Mapped[str | None] = mapped_column(String(16))  # resident | counsellor
+    receipt_sent_at: Mapped[datetime | None] = mapped_column(Timestamp)  # the automatic one
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 

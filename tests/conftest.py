@@ -88,6 +88,7 @@ def _env(tmp: Path, relay: Relay, database_url: str | None) -> dict[str, str]:
         "YHTEYS_COOKIE_SECURE": "0",
         "YHTEYS_SMTP_MAX_BYTES": str(256 * 1024),
         "YHTEYS_RETRY_DELAYS": "0.3,0.3",
+        "YHTEYS_EMAIL_RECEIPTS": "0",  # on in tests/integration/test_email_receipts.py
     }
     if BACKEND == "postgres":
         env["YHTEYS_DATABASE_URL"] = os.environ["YHTEYS_TEST_PG_URL"]

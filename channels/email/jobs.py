@@ -22,12 +22,15 @@ from channels.email.reports import (
     verp_address,
     verp_message_id,
 )
-from channels.email.secure_mail import Words, notification, portal_mail
+from channels.email.secure_mail import Words, notification, portal_mail, receipt_mail
 from inbox.contacts import mark_delivery
 from inbox.inbound import Inbound
 from inbox.models import Contact, Message
+from inbox.ports import JobQueue
 from inbox.raw import load_raw, mark_unparseable
+from inbox.receipts import claim_receipt
 from inbox.reports import record_delivery_report
+from inbox.secure import now_utc
 from inbox.store import Store
 from router.pipeline import Router
 
@@ -55,6 +58,8 @@ class EmailJobs:
     max_attempts: int
     words: Words = field(default=lambda lang, key, **params: key)
     relay_tls: RelayTLS | None = None
+    jobs: JobQueue | None = None  # set by the composition root: receipts are jobs too
+    answer_days: int = 3
     tls_only_domains: frozenset[str] = frozenset()  # partners: verified TLS or nothing
     public_url: str = "http://127.0.0.1:8080"
     secure_link_days: int = 30
@@ -82,8 +87,12 @@ class EmailJobs:
             log.warning("raw mail %s kept for manual handling: %s", raw_id, exc)
             self.store.run(mark_unparseable, raw_id, str(exc))
             return
+        # Receipts never answer an auto-reply or a list (RFC 3834), nor mail from no one.
+        owed = (self.jobs is not None and not inbound.auto_reply
+                and message.get("List-Id") is None and message.get("List-Post") is None
+                and bool((raw.envelope or {}).get("mail_from")))
         try:
-            self.store.run(self._route, inbound)
+            self.store.run(self._route, inbound, owed)
         except (OperationalError, IntegrityError):
             raise  # the database was busy or a concurrent run got there: the queue retries
         except Exception as exc:
@@ -92,11 +101,30 @@ class EmailJobs:
             self.store.run(mark_unparseable, raw_id,
                            f"routing failed: {type(exc).__name__}: {exc}")
 
-    def _route(self, session: Session, inbound: Inbound) -> None:
+    def _route(self, session: Session, inbound: Inbound, receipt: bool = False) -> None:
         assert inbound.raw_id is not None
         raw = load_raw(session, inbound.raw_id)
         if raw is not None and raw.state == "stored":  # no concurrent run got there first
-            self.router.route(session, inbound)
+            recorded = self.router.route(session, inbound)
+            is_new = recorded.created and recorded.seq == 1
+            if receipt and is_new and self.jobs is not None:
+                self.jobs.enqueue("email.receipt", recorded.contact_id,
+                                  job_id=f"email-receipt-{recorded.contact_id}")
+
+    def receipt(self, contact_id: int) -> None:
+        """The one automatic receipt of a new thread: when we answer, and a secure link
+        instead of plain email for anything personal."""
+        with self.store.unit() as session:
+            owed = claim_receipt(session, contact_id, now_utc())
+            mail = None if owed is None else receipt_mail(
+                session, self.secret_key, self.words, owed, self.public_url,
+                self.service_address, self.answer_days)
+        if mail is None or self.relay is None:
+            return
+        try:
+            send(mail, self.relay, tls=self.relay_tls)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("receipt for contact %s not sent: %s", contact_id, exc)
 
     def send(self, message_id: int) -> None:
         """Try once; record the outcome on the message; raise RetryLater while tries remain."""

@@ -11,7 +11,7 @@ from email.utils import format_datetime, make_msgid
 from sqlalchemy.orm import Session
 
 from inbox.models import SecureLink
-from inbox.secure import compose_token, mailed_code, now_utc, reply_link
+from inbox.secure import compose_link, compose_token, mailed_code, now_utc, reply_link
 
 Words = Callable[..., str]  # (lang, key, **params) -> text
 
@@ -59,3 +59,23 @@ def portal_mail(session: Session, key: bytes, words: Words, kind: str, link_id: 
     url = f"{public_url}/s/{compose_token(key, link.id)}"
     return _mail(sender, link.email, words(lang, "mail.compose.subject"),
                  words(lang, "mail.compose.body", link=url))
+
+
+def receipt_mail(session: Session, key: bytes, words: Words,
+                 owed: tuple[str, str | None], public_url: str, sender: str,
+                 answer_days: int) -> EmailMessage:
+    """"We got your message": when we answer, and a secure link for anything personal, in
+    all three languages (we do not know the writer's). Auto-Submitted: auto-replied."""
+    to, replied_to = owed
+    link = compose_link(session, key, to, "fi", now_utc())
+    url = f"{public_url}/s/{compose_token(key, link.id)}"
+    body = "\n\n-----\n\n".join(words(lang, "mail.receipt.body", days=answer_days, link=url)
+                                 for lang in ("fi", "sv", "en"))
+    mail = _mail(sender, to, " / ".join(words(lang, "mail.receipt.subject")
+                                        for lang in ("fi", "sv", "en")), body)
+    del mail["Auto-Submitted"]
+    mail["Auto-Submitted"] = "auto-replied"
+    if replied_to:
+        mail["In-Reply-To"] = replied_to
+        mail["References"] = replied_to
+    return mail
