@@ -12,9 +12,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from inbox.access import Principal
 from inbox.crypto import ATTACHMENT_BYTES as ATTACHMENT
 from inbox.crypto import RAW_BYTES as RAW
-from inbox.models import Attachment, RawInbound
+from inbox.errors import Problem
+from inbox.models import AccessLog, Attachment, RawInbound
 from inbox.store import emit, sealer_of
 
 
@@ -86,12 +88,32 @@ def mark_unparseable(session: Session, raw_id: int, error: str) -> None:
                        "assignee_id": None})
 
 
-def unparsed(session: Session) -> list[dict[str, Any]]:
+def unparsed(session: Session, who: Principal) -> list[dict[str, Any]]:
+    """Mail kept for manual handling: leads and admins only (it is unrouted, so no area
+    says who else may read it); each listing is access-logged."""
+    _lead_only(who)
     rows = session.scalars(
         select(RawInbound).where(RawInbound.state == "failed").order_by(RawInbound.id.desc())
     )
+    session.add(AccessLog(staff_id=who.staff_id, view="api.unparsed", action="read"))
     return [{"id": r.id, "channel": r.channel, "error": r.error, "envelope": r.envelope,
              "received_at": r.received_at.isoformat()} for r in rows]
+
+
+def _lead_only(who: Principal) -> None:
+    if not who.sees_all_areas:
+        raise Problem(403, "Leads only", "mail kept for manual handling is for leads and admins")
+
+
+def retry_raw(session: Session, who: Principal, raw_id: int) -> int:
+    """Put a mail kept for manual handling back in line (after a fix, or a passing outage)."""
+    _lead_only(who)
+    raw = session.get(RawInbound, raw_id)
+    if raw is None or raw.state != "failed":
+        raise Problem(404, "Not found", f"no mail {raw_id} is waiting for manual handling")
+    raw.state, raw.error = "stored", None
+    session.add(AccessLog(staff_id=who.staff_id, view="api.unparsed.retry", action="write"))
+    return raw.id
 
 
 def waiting_raw(session: Session) -> list[int]:

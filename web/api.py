@@ -13,7 +13,8 @@ from inbox.chat import transfer
 from inbox.contacts import close, take
 from inbox.errors import bad_request, json_object, whole_id
 from inbox.outbound import Outbound
-from inbox.raw import unparsed
+from inbox.ports import JobQueue
+from inbox.raw import retry_raw, unparsed
 from inbox.staff import set_availability
 from inbox.store import Store
 from inbox.views import contact_detail, contact_json, list_contacts
@@ -40,6 +41,7 @@ class ContactsApi:
     store: Store
     outbound: Outbound
     text: RoutingText
+    jobs: JobQueue | None = None  # to put mail kept for manual handling back in line
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -52,6 +54,7 @@ class ContactsApi:
             web.post("/api/v1/contacts/{id}/close", self.close),
             web.post("/api/v1/contacts/{id}/transfer", self.transfer),
             web.get("/api/v1/unparsed", self.unparsed),
+            web.post("/api/v1/unparsed/{id}/retry", self.retry_unparsed),
         ]
 
     async def me(self, request: web.Request) -> web.Response:
@@ -121,5 +124,12 @@ class ContactsApi:
         return web.json_response(self.text.contact(reader_language(request), moved))
 
     async def unparsed(self, request: web.Request) -> web.Response:
-        require_staff(request)
-        return web.json_response({"items": await self.store.call(unparsed)})
+        who = require_staff(request)
+        return web.json_response({"items": await self.store.call(unparsed, who)})
+
+    async def retry_unparsed(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        raw_id = await self.store.call(retry_raw, who, path_id(request))
+        if self.jobs is not None:
+            self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+        return web.json_response({"id": raw_id, "state": "stored"}, status=202)

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from inbox.outbound import Outbound
+from inbox.ports import JobQueue
 from inbox.store import Store
 from web.api import ContactsApi
 from web.auth import auth_middleware
@@ -44,6 +45,7 @@ class WebConfig:
     widget_origins: tuple[str, ...] = ()
     privacy_url: str = ""
     portal: SecurePortal | None = None
+    jobs: JobQueue | None = None
     extra_routes: list[web.RouteDef] = field(default_factory=list)
     extra_openapi: dict[str, Any] = field(default_factory=dict)
 
@@ -74,7 +76,8 @@ def build_app(cfg: WebConfig) -> web.Application:
 
     app.add_routes([web.get("/healthz", healthz),
                     web.get("/api/v1/openapi.json", openapi_json)])
-    app.add_routes(ContactsApi(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
+    app.add_routes(ContactsApi(cfg.store, cfg.outbound, RoutingText(cfg.catalogs),
+                               cfg.jobs).routes())
     app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login).routes())
     app.add_routes(cfg.extra_routes)
     if cfg.portal is not None:

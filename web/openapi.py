@@ -85,6 +85,11 @@ PATHS: dict[str, Any] = {
                                     "pattern": "\\S"}}}}}},
         "responses": {"200": _json({"$ref": "#/components/schemas/Contact"}),
                       **_errors(400, 401, 403, 404, 409)}}},
+    "/api/v1/unparsed/{id}/retry": {"post": {
+        "summary": "Put a mail kept for manual handling back in line (leads and admins)",
+        "security": STAFF, "parameters": CONTACT_ID,
+        "responses": {"202": _json({"type": "object"}, "Queued again"),
+                      **_errors(400, 401, 403, 404)}}},
     "/api/v1/unparsed": {"get": {
         "summary": "Inbound input that could not be parsed, kept for manual handling",
         "security": STAFF, "responses": {"200": _json({"type": "object"}), **_errors(401)}}},
