@@ -4,7 +4,6 @@ is held as failed with the reason, never sent in clear and never as a portal lin
 
 from __future__ import annotations
 
-import asyncio
 import re
 import ssl
 from collections.abc import Iterator
@@ -68,24 +67,30 @@ def tls_relay(ca: trustme.CA) -> Iterator[TLSRelay]:
     relay.controller.stop()
 
 
-async def kela_contact(service: Service, token: str) -> int:
+async def reply_to_kela(service: Service, **env: str) -> dict:
+    """Restart with `env` (jobs in this process, so they see it), receive a Kela mail,
+    answer it, and return the reply's delivery once it is sent or failed."""
+    await service.restart(YHTEYS_REDIS_URL="", **env)
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
     await send(service, mail("Asiakkaan vuokravelka, 00940 Helsinki",
                              sender="Kela <etuus@kela.fi>", message_id="<kela1@kela.fi>"),
                sender="etuus@kela.fi")
-    [contact] = await service.wait_contacts(token, 1)
+    [contact] = await service.wait_contacts(lead, 1)
     assert contact["partner"] == "Kela"
-    return int(contact["id"])
+    await service.post_json(f"/api/v1/contacts/{contact['id']}/replies", {"text": "Kiitos"},
+                            lead, status=201)
+    detail = await service.wait_detail(contact["id"], lead, lambda d: d["messages"][-1][
+        "delivery"]["state"] in ("sent", "failed"))
+    return dict(detail["messages"][-1]["delivery"])
+
+
+def tls_env(relay: TLSRelay, ca_file: Path) -> dict[str, str]:
+    return {"YHTEYS_SMTP_RELAY": f"127.0.0.1:{relay.port}", "YHTEYS_SMTP_RELAY_TLS": "starttls",
+            "YHTEYS_SMTP_RELAY_CA": str(ca_file)}
 
 
 async def test_mail_to_a_partner_is_held_without_tls_to_the_relay(service: Service):
-    await service.restart(YHTEYS_REDIS_URL="")  # jobs here, with this test's settings
-    lead = service.add_staff("lead@hel.fi", [], role="lead")
-    contact_id = await kela_contact(service, lead)
-    await service.post_json(f"/api/v1/contacts/{contact_id}/replies", {"text": "Kiitos"},
-                            lead, status=201)
-    detail = await service.wait_detail(
-        contact_id, lead, lambda d: d["messages"][-1]["delivery"]["state"] == "failed")
-    delivery = detail["messages"][-1]["delivery"]
+    delivery = await reply_to_kela(service)
     assert delivery["state"] == "failed" and "held, not sent" in delivery["error"]
     assert "TLS" in delivery["error"] and delivery["attempts"] == 1
     assert service.relay.messages == []  # nothing in clear
@@ -95,15 +100,8 @@ async def test_mail_to_a_partner_leaves_over_verified_tls_with_requiretls(
         service: Service, ca: trustme.CA, tls_relay: TLSRelay, tmp_path: Path):
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    await service.restart(YHTEYS_REDIS_URL="", YHTEYS_SMTP_RELAY=f"127.0.0.1:{tls_relay.port}",
-                          YHTEYS_SMTP_RELAY_TLS="starttls", YHTEYS_SMTP_RELAY_CA=str(ca_file))
-    lead = service.add_staff("lead@hel.fi", [], role="lead")
-    contact_id = await kela_contact(service, lead)
-    await service.post_json(f"/api/v1/contacts/{contact_id}/replies", {"text": "Kiitos"},
-                            lead, status=201)
-    detail = await service.wait_detail(
-        contact_id, lead, lambda d: d["messages"][-1]["delivery"]["state"] == "sent")
-    assert detail["messages"][-1]["delivery"]["state"] == "sent"
+    delivery = await reply_to_kela(service, **tls_env(tls_relay, ca_file))
+    assert delivery["state"] == "sent"
     assert tls_relay.received == [(True, True)]
 
 
@@ -111,14 +109,6 @@ async def test_a_relay_certificate_that_does_not_verify_holds_the_mail(
         service: Service, tls_relay: TLSRelay, tmp_path: Path):
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
-    await service.restart(YHTEYS_REDIS_URL="", YHTEYS_SMTP_RELAY=f"127.0.0.1:{tls_relay.port}",
-                          YHTEYS_SMTP_RELAY_TLS="starttls", YHTEYS_SMTP_RELAY_CA=str(other))
-    lead = service.add_staff("lead@hel.fi", [], role="lead")
-    contact_id = await kela_contact(service, lead)
-    await service.post_json(f"/api/v1/contacts/{contact_id}/replies", {"text": "Kiitos"},
-                            lead, status=201)
-    detail = await service.wait_detail(
-        contact_id, lead, lambda d: d["messages"][-1]["delivery"]["state"] == "failed")
-    assert "held, not sent" in detail["messages"][-1]["delivery"]["error"]
-    await asyncio.sleep(0)
+    delivery = await reply_to_kela(service, **tls_env(tls_relay, other))
+    assert delivery["state"] == "failed" and "held, not sent" in delivery["error"]
     assert tls_relay.received == []

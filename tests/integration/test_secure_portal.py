@@ -47,6 +47,13 @@ async def code_from_mail(service: Service, count: int) -> str:
     return found.group(1)
 
 
+async def identify(http: aiohttp.ClientSession, service: Service, url: str, mails: int) -> None:
+    """Ask for the code, read it from the mail (the `mails`th at the relay), enter it."""
+    await (await http.post(url + "/code")).release()
+    code = await code_from_mail(service, mails)
+    await (await http.post(url + "/verify", data={"code": code})).release()
+
+
 def resident_browser() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
@@ -132,9 +139,7 @@ async def test_uploads_are_checked_by_content_and_size(service: Service):
     contact, link = await notified(service, token)
     url = f"{service.url}/s/{link}"
     async with resident_browser() as http:
-        await (await http.post(url + "/code")).release()
-        code = await code_from_mail(service, 2)
-        await (await http.post(url + "/verify", data={"code": code})).release()
+        await identify(http, service, url, 2)
         for name, data in (("lasku.pdf", b"MZ\x90\x00" + b"\x00" * 100),  # an .exe
                            ("iso.pdf", b"%PDF-" + b"0" * (11 * 2**20))):
             form = aiohttp.FormData()
@@ -162,9 +167,7 @@ async def test_an_outsider_asks_for_a_compose_link_and_writes_to_the_service(ser
         match = LINK.search(body_of(link_mail))
         assert match and "10" in body_of(link_mail)
         url = f"{service.url}/s/{match.group(1)}"
-        await (await http.post(url + "/code")).release()
-        code = await code_from_mail(service, 2)
-        await (await http.post(url + "/verify", data={"code": code})).release()
+        await identify(http, service, url, 2)
         form = aiohttp.FormData()
         form.add_field("nonce", "c1")
         form.add_field("text", "Asiakkaani tarvitsee apua vuokravelkaan, 00320 Helsinki.")

@@ -19,7 +19,7 @@ from web.widget import TOPICS
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 TEMPLATES = ["widget.html", "chat.html", "_chat_panel.html", "_chat_head.html",
-             "secure.html"]
+             "secure.html", "_resident_header.html"]
 CLIENT_JS = [WEB / "static" / "chat-client.js", WEB / "static" / "chat-prechat.js"]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PY_FORMAT = re.compile(r"%\((\w+)\)s")
