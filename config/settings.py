@@ -51,6 +51,8 @@ class Settings:
     secure_link_days: int = 30
     public_url: str = "http://127.0.0.1:8080"  # where residents open portal links
     retired_secret_keys: tuple[bytes, ...] = ()  # still open what they sealed (rotation)
+    trusted_authserv_ids: frozenset[str] = frozenset()  # border MTAs whose AR we believe
+    dkim_dns: str | None = None  # host:port of the DNS server for DKIM keys (tests)
     email_receipts: bool = True  # one automatic receipt per new email thread
     answer_days: int = 3  # what the receipt promises
     smtp_relay_tls: str | None = None  # starttls | tls: verified TLS to the relay
@@ -108,6 +110,10 @@ class Settings:
             chat_handling_s=int(env.get("YHTEYS_CHAT_HANDLING_S", "300")),
             secure_replies=env.get("YHTEYS_SECURE_REPLIES", "1") not in ("0", "false", "no"),
             secure_link_days=int(env.get("YHTEYS_SECURE_LINK_DAYS", "30")),
+            trusted_authserv_ids=frozenset(
+                a.strip().lower() for a in env.get("YHTEYS_TRUSTED_AUTHSERV_IDS", "").split(",")
+                if a.strip()),
+            dkim_dns=env.get("YHTEYS_DKIM_DNS") or None,
             email_receipts=env.get("YHTEYS_EMAIL_RECEIPTS", "1") not in ("0", "false", "no"),
             answer_days=int(env.get("YHTEYS_ANSWER_DAYS", "3")),
             smtp_relay_tls=env.get("YHTEYS_SMTP_RELAY_TLS") or None,

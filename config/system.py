@@ -9,6 +9,7 @@ from typing import Any
 
 from redis import Redis
 
+from channels.email.authenticity import PartnerCheck, dns_txt
 from channels.email.jobs import EmailJobs
 from channels.email.outbound import relay_tls
 from channels.email.reports import verp_message_id
@@ -98,7 +99,11 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
                            relay_tls=relay_tls(settings.smtp_relay_tls, settings.smtp_relay_ca),
                            tls_only_domains=frozenset(
                                d for p in reference.partners if p.tls_required
-                               for d in p.domains))
+                               for d in p.domains),
+                           partner_domains=frozenset(
+                               d for p in reference.partners for d in p.domains),
+                           partner_check=PartnerCheck(settings.trusted_authserv_ids,
+                                                      dns_txt(settings.dkim_dns)))
     queue: JobQueue
     if jobs is not None:
         queue = jobs

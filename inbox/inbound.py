@@ -35,6 +35,8 @@ class Inbound:
     contact_email: str | None = None  # an address typed into a chat: shown, never matched
     topic: int | None = None  # a reason code the resident chose
     no_fixed_address: bool = False  # "no fixed address / outside Helsinki": city-wide
+    partner_verified: bool | None = None  # for a partner's domain: proven (TLS+DKIM, AR)?
+    partner_evidence: str | None = None
     auto_reply: bool = False  # RFC 3834: kept on its thread, reopens nothing, never answered
     postal_code: str | None = None
     language: str | None = None

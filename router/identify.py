@@ -42,6 +42,10 @@ def identify(ctx: Context) -> None:
     sender = normalise_email(inbound.sender_email) if inbound.sender_email else None
     domain = sender.rsplit("@", 1)[1] if sender else None
     partner = partner_by_domain(ctx.session, domain) if domain else None
+    if partner is not None and inbound.partner_verified is False:
+        ctx.record("identify", "partner_unverified", partner=partner.name, domain=domain,
+                   why=inbound.partner_evidence or "")
+        partner = None  # an unknown sender until the mail proves where it came from
     if partner is not None:
         placement.partner_id = partner.id
         placement.who_contacted = partner.who_contacted

@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from email.message import EmailMessage
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from channels.email.authenticity import PartnerCheck
 from channels.email.outbound import RelayTLS, TLSRequired, compose_reply, send
 from channels.email.parse import Unparseable, inbound_from, read_message
 from channels.email.reports import (
@@ -61,6 +63,8 @@ class EmailJobs:
     jobs: JobQueue | None = None  # set by the composition root: receipts are jobs too
     answer_days: int = 3
     tls_only_domains: frozenset[str] = frozenset()  # partners: verified TLS or nothing
+    partner_domains: frozenset[str] = frozenset()
+    partner_check: PartnerCheck | None = None
     public_url: str = "http://127.0.0.1:8080"
     secure_link_days: int = 30
 
@@ -79,10 +83,11 @@ class EmailJobs:
                 self.store.run(record_delivery_report, raw_id, verp, report.reported_ids,
                                report.permanent, report.reason)
                 return
-            inbound = inbound_from(message, raw.id, raw.idempotency_key, raw.received_at,
+            inbound = self._with_partner_proof(inbound_from(
+                message, raw.id, raw.idempotency_key, raw.received_at,
                                    auto_reply=is_auto_reply(message),
-                                   envelope_sender=str((raw.envelope or {}).get("mail_from")
-                                                       or "") or None)
+                envelope_sender=str((raw.envelope or {}).get("mail_from") or "") or None),
+                raw.data, message, raw.envelope or {})
         except Unparseable as exc:
             log.warning("raw mail %s kept for manual handling: %s", raw_id, exc)
             self.store.run(mark_unparseable, raw_id, str(exc))
@@ -100,6 +105,16 @@ class EmailJobs:
             log.exception("routing raw mail %s failed", raw_id)
             self.store.run(mark_unparseable, raw_id,
                            f"routing failed: {type(exc).__name__}: {exc}")
+
+    def _with_partner_proof(self, inbound: Inbound, data: bytes, message: EmailMessage,
+                            envelope: dict[str, object]) -> Inbound:
+        """A sender at a partner's domain must prove it (authenticity.py)."""
+        domain = (inbound.sender_email or "").rpartition("@")[2]
+        if self.partner_check is None or domain not in self.partner_domains:
+            return inbound
+        verified, why = self.partner_check.verify(data, message, domain,
+                                                  bool(envelope.get("tls")))
+        return replace(inbound, partner_verified=verified, partner_evidence=why)
 
     def _route(self, session: Session, inbound: Inbound, receipt: bool = False) -> None:
         assert inbound.raw_id is not None

@@ -345,7 +345,8 @@ class EmailHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         meta = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
-                "peer": str(session.peer[0]) if session.peer else None}
+                "peer": str(session.peer[0]) if session.peer else None,
+                "tls": session.ssl is not None}
         try:
             raw_id, created = await self.store.call(
                 store_raw, "email", idempotency_key(content), meta, content

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from inbox.imap_state import checkpoint, mailbox_key
 from inbox.models import RawInbound
 from tests.conftest import Service
-from tests.integration.test_email import mail
+from tests.integration.test_email import PARTNER_PASS, mail
 
 FOLDER = "Kela-turvaposti"  # a folder of our own: INBOX cannot be deleted and recreated
 LOGGER = "channels.email.imap"
@@ -70,7 +70,8 @@ def _empty(env: dict[str, str]) -> None:
 
 def _append(env: dict[str, str], subject: str, message_id: str, folder: str = "INBOX",
             seen: bool = False) -> None:
-    message = mail(subject, sender="etuudet@kela.fi", message_id=message_id)
+    message = mail(subject, sender="etuudet@kela.fi", message_id=message_id,
+                   Authentication_Results=PARTNER_PASS)
     with _client(env) as client:
         client.append(folder, message.as_bytes(), flags=[b"\\Seen"] if seen else [])
 

@@ -12,7 +12,7 @@ import pytest
 import trustme
 
 from tests.conftest import Service
-from tests.integration.test_email import SERVICE, mail
+from tests.integration.test_email import PARTNER_PASS, SERVICE, mail
 
 
 @pytest.fixture
@@ -38,7 +38,8 @@ def _send(port: int, sender: str, context: ssl.SSLContext | None) -> dict:
         if context is not None:
             client.starttls(context=context)
         m = mail("Asiakkaamme vuokrat, 00940 Helsinki", sender=sender,
-                 message_id=f"<{sender}-{context is not None}@kela.fi>")
+                 message_id=f"<{sender}-{context is not None}@kela.fi>",
+                 Authentication_Results=PARTNER_PASS)
         return client.send_message(m, from_addr=sender, to_addrs=[SERVICE])
 
 

@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
 from tests.conftest import Service, free_port
-from tests.integration.test_email import mail, send
+from tests.integration.test_email import PARTNER_PASS, mail, send
 
 
 class RequireTLSServer(SMTP):
@@ -73,7 +73,8 @@ async def reply_to_kela(service: Service, **env: str) -> dict:
     await service.restart(YHTEYS_REDIS_URL="", **env)
     lead = service.add_staff("lead@hel.fi", [], role="lead")
     await send(service, mail("Asiakkaan vuokravelka, 00940 Helsinki",
-                             sender="Kela <etuus@kela.fi>", message_id="<kela1@kela.fi>"),
+                             sender="Kela <etuus@kela.fi>", message_id="<kela1@kela.fi>",
+                             Authentication_Results=PARTNER_PASS),
                sender="etuus@kela.fi")
     [contact] = await service.wait_contacts(lead, 1)
     assert contact["partner"] == "Kela"
