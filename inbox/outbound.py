@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox.access import Principal
+from inbox.access import Principal, log_access
 from inbox.contacts import reply
 from inbox.errors import Problem
 from inbox.models import Conversation, Message
@@ -36,6 +36,24 @@ def _reply(session: Session, who: Principal, contact_id: int, text: str,
     conversation = session.get(Conversation, message.conversation_id)
     assert conversation is not None
     return message_json(message), conversation.channel
+
+
+RETRYABLE = ("failed", "bounced")
+
+
+def _retry(session: Session, who: Principal, contact_id: int, message_id: int) -> str:
+    """A reply that did not leave goes back to pending, the same message (and Message-ID)."""
+    contact = visible_contact(session, who, contact_id)
+    message = session.get(Message, message_id)
+    if (message is None or message.conversation_id != contact.conversation_id
+            or message.direction != "out"):
+        raise Problem(404, "Not found", f"no reply {message_id} on contact {contact_id}")
+    if message.delivery_state not in RETRYABLE:
+        raise Problem(409, "Nothing to retry",
+                      f"the reply is {message.delivery_state}; only failed or bounced ones")
+    message.delivery_state, message.delivery_error = "pending", None
+    log_access(session, who, "reply.retry", contact=contact, action="write")
+    return contact.channel
 
 
 def _pending(session: Session, older_than: timedelta) -> list[tuple[int, str]]:
@@ -69,6 +87,10 @@ class Outbound:
             log.info("no deliverer for %s; message %s stays pending", channel, message_id)
             return
         deliverer.deliver(message_id)
+
+    async def retry(self, who: Principal, contact_id: int, message_id: int) -> None:
+        channel = await self.store.call(_retry, who, contact_id, message_id)
+        self.dispatch(channel, message_id)
 
     async def redeliver_pending(self, older_than: timedelta = timedelta(seconds=0)) -> int:
         """Hand again replies a crash left pending between commit and delivery."""

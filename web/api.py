@@ -53,6 +53,7 @@ class ContactsApi:
             web.post("/api/v1/contacts/{id}/take", self.take),
             web.post("/api/v1/contacts/{id}/close", self.close),
             web.post("/api/v1/contacts/{id}/transfer", self.transfer),
+            web.post("/api/v1/contacts/{id}/messages/{mid}/retry", self.retry),
             web.get("/api/v1/unparsed", self.unparsed),
             web.post("/api/v1/unparsed/{id}/retry", self.retry_unparsed),
         ]
@@ -106,6 +107,12 @@ class ContactsApi:
     async def close(self, request: web.Request) -> web.Response:
         who = require_staff(request)
         await self.store.call(close, who, path_id(request))
+        return await self._detail(request)
+
+    async def retry(self, request: web.Request) -> web.Response:
+        """Send again a reply that failed or bounced (after the address or relay is fixed)."""
+        who = require_staff(request)
+        await self.outbound.retry(who, path_id(request), path_id(request, "mid"))
         return await self._detail(request)
 
     async def transfer(self, request: web.Request) -> web.Response:

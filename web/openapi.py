@@ -85,6 +85,14 @@ PATHS: dict[str, Any] = {
                                     "pattern": "\\S"}}}}}},
         "responses": {"200": _json({"$ref": "#/components/schemas/Contact"}),
                       **_errors(400, 401, 403, 404, 409)}}},
+    "/api/v1/contacts/{id}/messages/{mid}/retry": {"post": {
+        "summary": "Send again a reply that failed or bounced",
+        "security": STAFF,
+        "parameters": [*CONTACT_ID, {"name": "mid", "in": "path", "required": True,
+                                     "schema": {"type": "integer", "minimum": 1,
+                                                "maximum": 2147483647}}],
+        "responses": {"200": _json({"$ref": "#/components/schemas/Contact"}),
+                      **_errors(400, 401, 403, 404, 409)}}},
     "/api/v1/unparsed/{id}/retry": {"post": {
         "summary": "Put a mail kept for manual handling back in line (leads and admins)",
         "security": STAFF, "parameters": CONTACT_ID,

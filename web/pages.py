@@ -89,6 +89,7 @@ class Pages:
             web.get("/contacts/{id}", self.contact),
             web.post("/contacts/{id}/reply", self.reply),
             web.post("/contacts/{id}/take", self.take),
+            web.post("/contacts/{id}/messages/{mid}/retry", self.retry),
             web.post("/contacts/{id}/close", self.close),
             web.post("/contacts/{id}/call", self.log_call),
             web.post("/contacts/{id}/transfer", self.transfer),
@@ -137,6 +138,11 @@ class Pages:
         form = await request.post()
         await self.outbound.reply(who, contact_id, str(form.get("text", "")))
         raise web.HTTPSeeOther(f"/contacts/{contact_id}")
+
+    async def retry(self, request: web.Request) -> web.Response:
+        who = require_staff(request)
+        await self.outbound.retry(who, path_id(request), path_id(request, "mid"))
+        raise web.HTTPSeeOther(f"/contacts/{path_id(request)}")
 
     async def take(self, request: web.Request) -> web.Response:
         who = require_staff(request)

@@ -291,3 +291,27 @@ async def test_a_mail_without_from_takes_the_envelope_sender(service: Service):
     await send(service, raw, sender="liisa@example.com")
     [contact] = await service.wait_contacts(lead, 1)
     assert contact["resident"]["email"] == "liisa@example.com"
+
+
+async def test_a_failed_reply_can_be_sent_again_once_the_cause_is_fixed(service: Service):
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    service.relay.reject = "550 5.1.1 No such user"
+    await send(service, mail("Apua 00320 Helsinki"))
+    [contact] = await service.wait_contacts(token, 1)
+    _, reply = await service.post_json(f"/api/v1/contacts/{contact['id']}/replies",
+                                       {"text": "Vastaus", "secure": False}, token, status=201)
+    assert reply
+    retry = f"/api/v1/contacts/{contact['id']}/messages/{reply['id']}/retry"
+    detail = await service.wait_detail(
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "failed")
+    assert detail["status"] == "open"  # needs action
+    service.relay.reject = None  # the address was fixed at the other end
+    await service.post_json(retry, {}, token, status=200)
+    detail = await service.wait_detail(
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "sent")
+    assert detail["messages"][-1]["delivery"]["state"] == "sent"
+    assert detail["status"] == "answered"
+    [out] = await asyncio.to_thread(service.relay.wait_for, 1)
+    assert out["Message-ID"].startswith(f"<yhteys.{reply['id']}.")  # the same message
+    status, problem = await service.post_json(retry, {}, token)
+    assert status == 409 and problem  # nothing to retry once it left
