@@ -130,7 +130,11 @@ async def start(settings: Settings) -> Running:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError:  # the HTTP port is taken
+        await _abandon(runner, system)
+        raise
     tls = _tls_context(settings)
     tls_only = frozenset(d for p in system.reference.partners if p.tls_required
                          for d in p.domains) if tls else frozenset()
@@ -142,7 +146,11 @@ async def start(settings: Settings) -> Running:
                            tls_context=tls, enable_SMTPUTF8=True,
                            timeout=settings.smtp_idle_s),
         settings.smtp_max_connections, settings.smtp_max_per_client)
-    smtp = await loop.create_server(listener, settings.smtp_host, settings.smtp_port)
+    try:
+        smtp = await loop.create_server(listener, settings.smtp_host, settings.smtp_port)
+    except OSError:  # e.g. the SMTP port is taken: leave nothing half started behind
+        await _abandon(runner, system)
+        raise
     http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     smtp_port = smtp.sockets[0].getsockname()[1]
     await _resume_unfinished(system)
@@ -152,6 +160,14 @@ async def start(settings: Settings) -> Running:
              settings.smtp_host, smtp_port)
     return Running(system, runner, smtp, http_port, smtp_port, imap_task, chat, board,
                    [clock_task])
+
+
+async def _abandon(runner: web.AppRunner, system: System) -> None:
+    """A start that failed half way (a port taken) leaves nothing running behind."""
+    await runner.cleanup()
+    if isinstance(system.jobs, InProcessJobs):
+        await system.jobs.drain()
+    await asyncio.to_thread(system.store.engine.dispose)
 
 
 def _tls_context(settings: Settings) -> ssl.SSLContext | None:

@@ -9,6 +9,7 @@ scripts/test.sh); anything else runs the embedded default: SQLite, in-process jo
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import subprocess
@@ -225,12 +226,19 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
         reset_database(env["YHTEYS_DATABASE_URL"])
     else:
         env["YHTEYS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'yhteys.db'}"
-    env["YHTEYS_HTTP_PORT"], env["YHTEYS_SMTP_PORT"] = str(free_port()), str(free_port())
-    settings = Settings.from_env(env)
     relay.messages.clear()
     relay.return_paths.clear()
     relay.reject = None
-    running = await start(settings)
+    for attempt in range(3):
+        # A port found free may be taken (by any outgoing connection) before we bind it.
+        env["YHTEYS_HTTP_PORT"], env["YHTEYS_SMTP_PORT"] = str(free_port()), str(free_port())
+        settings = Settings.from_env(env)
+        try:
+            running = await start(settings)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or attempt == 2:
+                raise
     async with aiohttp.ClientSession() as http:
         svc = Service(running, settings, relay, http, env)
         yield svc

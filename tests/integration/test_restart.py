@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 
 from channels.email.listener import idempotency_key
@@ -11,7 +12,7 @@ from inbox.contacts import reply
 from inbox.models import Message, RawInbound
 from inbox.raw import store_raw
 from inbox.staff import principal_for_token
-from tests.conftest import Service
+from tests.conftest import Service, free_port
 from tests.integration.test_email import mail, send
 
 
@@ -50,3 +51,29 @@ async def test_reply_left_pending_by_a_crash_is_delivered_after_restart(service:
             break
         await asyncio.sleep(0.1)
     assert state == "sent"
+
+
+async def test_a_taken_port_fails_the_start_cleanly_and_a_free_one_works(service: Service):
+    """serve must say so and release what it opened (the test harness retries on it)."""
+    import errno
+    import socket
+
+    from config.serve import start
+    from config.settings import Settings
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    env = {**service.env, "YHTEYS_HTTP_PORT": str(free_port()), "YHTEYS_SMTP_PORT": str(port)}
+    try:
+        with pytest.raises(OSError) as refused:
+            await start(Settings.from_env(env))
+        assert refused.value.errno == errno.EADDRINUSE
+        http_port = int(env["YHTEYS_HTTP_PORT"])
+        with socket.socket() as probe:  # the HTTP port it had opened is free again
+            probe.bind(("127.0.0.1", http_port))
+    finally:
+        taken.close()
+    again = await start(Settings.from_env({**env, "YHTEYS_SMTP_PORT": str(free_port())}))
+    await again.stop()
