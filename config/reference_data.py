@@ -12,7 +12,7 @@ from typing import Any
 
 import holidays
 
-from inbox.hours import OpeningHours, ServiceHours, parse_spans, weekly
+from inbox.hours import DAYS, OpeningHours, ServiceHours, parse_spans, weekly
 from inbox.reference import AreaDef, PartnerDef
 
 WHO_CONTACTED = {
@@ -74,8 +74,7 @@ def opening_hours(spec: dict[str, Any], today: date | None = None) -> ServiceHou
     closed |= {date.fromisoformat(str(d)) for d in spec.get("holidays", [])}
     days = {k: str(v) for k, v in spec.items() if k not in
             ("holidays", "public_holidays", "areas")}
-    week = weekly(days, {i: parse_spans(DEFAULT_WEEK.get(d, "")) for i, d in
-                         enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))})
+    week = weekly(days, {i: parse_spans(DEFAULT_WEEK.get(d, "")) for i, d in enumerate(DAYS)})
     default = OpeningHours(week, frozenset(closed))
     areas = {code: OpeningHours(weekly({k: str(v) for k, v in area.items()}, week),
                                 frozenset(closed))

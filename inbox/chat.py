@@ -199,13 +199,12 @@ def transfer(session: Session, who: Principal, contact_id: int, to_staff_id: int
     return contact
 
 
-def wire_message(message: Message, counsellor_first_name: str | None = None) -> dict[str, Any]:
+def wire_message(message: Message) -> dict[str, Any]:
     """A message as the resident's chat receives it."""
     out = message.direction == "out"
     data: dict[str, Any] = {"id": message.id, "seq": message.seq, "text": message.text,
                             "sender": "counsellor" if out else "resident",
-                            "name": counsellor_first_name or first_name(message.sender)
-                            if out else None,
+                            "name": first_name(message.sender) if out else None,
                             "at": message.at.isoformat()}
     if not out and message.client_id:
         data["client_id"] = message.client_id

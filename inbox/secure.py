@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from inbox.contacts import contact_event
 from inbox.errors import Problem
-from inbox.models import AccessLog, Contact, Conversation, Message, SecureLink
+from inbox.models import AccessLog, Contact, Message, SecureLink
 from inbox.store import emit
 
 CODE_LIFETIME = timedelta(minutes=15)
@@ -96,7 +96,6 @@ class LinkState:
     locked_until: datetime | None
     code_pending: bool  # a code was sent and is still valid
     conversation_id: int | None
-    replied: bool
 
 
 def link_state(session: Session, token: str, now: datetime) -> LinkState | None:
@@ -112,7 +111,7 @@ def link_state(session: Session, token: str, now: datetime) -> LinkState | None:
     return LinkState(link.id, link.kind, link.email, link.language, expired, locked,
                      bool(link.code_hash and link.code_expires_at
                           and link.code_expires_at > now),
-                     link.conversation_id, link.replied_at is not None)
+                     link.conversation_id)
 
 
 class Identification(Protocol):
@@ -198,9 +197,21 @@ def _emit_delivery(session: Session, message: Message) -> None:
                        "state": message.delivery_state})
 
 
-def mark_replied(session: Session, link_id: int, now: datetime, contact_id: int) -> None:
+def locked_link(session: Session, link_id: int) -> SecureLink:
+    """The link, row-locked for this transaction: two sends at once make one conversation."""
+    link = session.scalar(select(SecureLink).where(SecureLink.id == link_id).with_for_update())
+    if link is None:
+        raise Problem(404, "Not found", "no such link")
+    return link
+
+
+def mark_replied(session: Session, link_id: int, now: datetime, contact_id: int,
+                 conversation_id: int) -> None:
+    """The resident answered: the link now belongs to that conversation (a compose link's
+    first message made it); its secure replies become `replied`."""
     link = _link(session, link_id)
     link.replied_at, link.contact_id = now, contact_id
+    link.conversation_id = link.conversation_id or conversation_id
     _log(session, link, "secure.reply", "write")
     if link.conversation_id is not None:
         for message in session.scalars(select(Message).where(
@@ -208,11 +219,6 @@ def mark_replied(session: Session, link_id: int, now: datetime, contact_id: int)
                 Message.delivery_state.in_(("notified", "opened")))):
             message.delivery_state = "replied"
             _emit_delivery(session, message)
-
-
-def conversation_subject(session: Session, conversation_id: int | None) -> str | None:
-    conversation = session.get(Conversation, conversation_id) if conversation_id else None
-    return conversation.subject if conversation else None
 
 
 def now_utc() -> datetime:

@@ -179,14 +179,5 @@ def attachment_data(session: Session, who: Principal, contact_id: int, attachmen
     return attachment.filename, sealer_of(session).open(attachment.data, ATTACHMENT_BYTES)
 
 
-def conversation_messages_after(
-    session: Session, conversation_id: int, last_seen_id: int
-) -> list[Message]:
-    return list(session.scalars(
-        select(Message).where(Message.conversation_id == conversation_id,
-                              Message.id > last_seen_id).order_by(Message.id)
-    ))
-
-
 def conversation_by_token(session: Session, token_hash: str) -> Conversation | None:
     return session.scalar(select(Conversation).where(Conversation.token_hash == token_hash))

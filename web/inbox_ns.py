@@ -15,6 +15,7 @@ import socketio
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, event_rooms, rooms_of
+from inbox.chat import first_name
 from inbox.errors import Problem
 from inbox.staff import principal_for_session, principal_for_token
 from inbox.store import Store
@@ -82,7 +83,7 @@ class InboxNamespace(socketio.AsyncNamespace):
         conversation_id = await self._conversation(sid, data)
         if conversation_id is not None and self.chat_typing is not None:
             who: Principal = (await self.get_session(sid))["who"]
-            await self.chat_typing(conversation_id, who.name.split()[0] if who.name else None)
+            await self.chat_typing(conversation_id, first_name(who.name))
 
     async def broadcast(self, event: dict[str, Any]) -> None:
         await self.emit("event", event, room=event_rooms(event))

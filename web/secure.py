@@ -18,18 +18,17 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import BodyPartReader, web
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.errors import Problem, require_storable
 from inbox.inbound import Inbound, InboundAttachment
-from inbox.models import Contact, SecureLink
 from inbox.ports import JobQueue
 from inbox.secure import (
     EmailCode,
     LinkState,
     compose_link,
     link_state,
+    locked_link,
     mark_replied,
     open_conversation,
 )
@@ -260,9 +259,7 @@ class SecurePortal:
     def _store_message(self, session: Session, link_id: int, nonce: str, text: str,
                        files: list[InboundAttachment]) -> None:
         """As an email contact with a verified sender: on its thread, or a new one."""
-        link = session.scalar(select(SecureLink).where(SecureLink.id == link_id)
-                              .with_for_update())
-        assert link is not None
+        link = locked_link(session, link_id)
         inbound = Inbound(
             channel="email", idempotency_key=f"secure:{link.id}:{nonce}", text=text,
             sender_email=link.email, language=link.language,
@@ -270,8 +267,5 @@ class SecurePortal:
             attachments=tuple(files), conversation_id=link.conversation_id,
             client_id=f"secure:{nonce}")
         recorded = self.router.route(session, inbound)
-        if link.conversation_id is None:
-            link.conversation_id = recorded.conversation_id
-        contact_id = session.scalar(select(Contact.id).where(
-            Contact.conversation_id == recorded.conversation_id))
-        mark_replied(session, link.id, self.clock(), contact_id or recorded.contact_id)
+        mark_replied(session, link.id, self.clock(), recorded.contact_id,
+                     recorded.conversation_id)

@@ -20,7 +20,6 @@ async def with_receipts(service: Service) -> str:
 async def settled(service: Service, token: str, contacts: int) -> None:
     """Every mail sent so far is routed (and so has had its chance of a receipt)."""
     await service.wait_contacts(token, contacts)
-    await asyncio.sleep(0)
 
 
 async def test_a_new_thread_gets_one_receipt_with_a_secure_link(service: Service):
