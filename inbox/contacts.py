@@ -223,7 +223,8 @@ def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recor
     session.add(message)
     if not inbound.auto_reply:  # an out-of-office reopens nothing
         contact.status = "open"
-        contact.updated_at = inbound.received_at
+        # A parent mail routed after its reply (inbox/threads.py) moves nothing back.
+        contact.updated_at = max(contact.updated_at, inbound.received_at)
     session.flush()
     _mark_raw(session, inbound, contact.id)
     emit(session, contact_event("contact.updated", contact))

@@ -328,7 +328,15 @@ class RawInbound(Base):
     received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
-# Appended with the IMAP checkpoint; belongs in the import block at the top of the file.
+class ThreadWait(Base):
+    """A reply routed before the mail it answers: when that mail arrives (its Message-ID
+    hashed to `ref_hash`), it joins this contact's conversation instead of opening anew."""
+
+    __tablename__ = "thread_waits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref_hash: Mapped[str] = mapped_column(String(64), index=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class ImapCheckpoint(Base):

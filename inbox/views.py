@@ -132,7 +132,7 @@ def contact_detail(
     conversation = session.get(Conversation, contact.conversation_id)
     messages = session.scalars(
         select(Message).where(Message.conversation_id == contact.conversation_id)
-        .order_by(Message.id)
+        .order_by(Message.at, Message.id)  # a mail routed after its reply still comes first
     ).all()
     data = contact_json(session, contact)
     data["subject"] = conversation.subject if conversation else None

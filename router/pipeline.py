@@ -11,6 +11,7 @@ from inbox.contacts import Recorded, append_inbound, find_duplicate, record_new_
 from inbox.identity import redact_identity_codes, redacted
 from inbox.inbound import Inbound
 from inbox.lookups import contact_for_conversation, contact_for_thread, sender_belongs_to
+from inbox.threads import contacts_awaiting, lock_thread, parent_arrived, wait_for_parents
 from router.assign import assign
 from router.case import link_or_open_case
 from router.classify import classify
@@ -41,6 +42,8 @@ class Router:
             attachments=tuple(replace(a, filename=redact_identity_codes(a.filename))
                               for a in inbound.attachments),
         )
+        if inbound.conversation_id is None:  # mail: whoever shares a Message-ID waits
+            lock_thread(session, (*inbound.thread_ids, inbound.channel_message_id or ""))
         existing = self._thread_of(session, inbound)
         if existing is not None and (inbound.conversation_id is not None
                                      or sender_belongs_to(session, existing,
@@ -48,12 +51,28 @@ class Router:
             return append_inbound(session, existing, stored)
         if existing is not None:  # a stranger quoting someone else's thread: a contact anew
             ctx.record("identify", "quoted_other_thread")
+        elif (answered := self._reply_waiting(session, inbound)) is not None:
+            return append_inbound(session, answered, stored)
         for rule in self.rules:
             rule(ctx)
         placement = ctx.placement
         located = [s for s in placement.steps if s["rule"] == "locate"]
         placement.summary = {"area": placement.area_code, "by": located[-1] if located else None}
-        return record_new_contact(session, stored, placement)
+        recorded = record_new_contact(session, stored, placement)
+        if existing is None and inbound.conversation_id is None and inbound.thread_ids:
+            wait_for_parents(session, recorded.contact_id, inbound.thread_ids)
+        return recorded
+
+    @staticmethod
+    def _reply_waiting(session: Session, inbound: Inbound) -> int | None:
+        """The resident's own reply to this mail, routed before it (inbox/threads.py)."""
+        if inbound.conversation_id is not None or not inbound.channel_message_id:
+            return None
+        for contact_id in contacts_awaiting(session, inbound.channel_message_id):
+            if sender_belongs_to(session, contact_id, inbound.sender_email):
+                parent_arrived(session, inbound.channel_message_id)
+                return contact_id
+        return None
 
     @staticmethod
     def _thread_of(session: Session, inbound: Inbound) -> int | None:

@@ -1,0 +1,55 @@
+"""Mail threads whose parts arrive out of order.
+
+A reply can be routed before the mail it answers (another SMTP connection, another
+worker). It then opens a contact of its own and leaves a wait on each Message-ID it
+names; when one of those mails arrives from the same resident, it joins that contact's
+conversation. Both sides first lock the Message-IDs involved, so the two routings take
+turns and one of them always sees the other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
+
+from inbox.models import ThreadWait
+
+
+def ref_hash(message_id: str) -> str:
+    return hashlib.sha256(message_id.strip().lower().encode()).hexdigest()
+
+
+def lock_thread(session: Session, message_ids: Iterable[str]) -> None:
+    """Serialise the routings that share a Message-ID until this transaction ends.
+
+    PostgreSQL: transaction-scoped advisory locks, taken in one order so two routings
+    never deadlock. SQLite: every writer already holds the database (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({int.from_bytes(bytes.fromhex(ref_hash(m))[:8], "big", signed=True)
+                   for m in message_ids if m})
+    for key in keys:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def wait_for_parents(session: Session, contact_id: int, message_ids: Iterable[str]) -> None:
+    """This contact answers mails not seen yet: let each of them find it."""
+    for message_id in dict.fromkeys(message_ids):
+        session.add(ThreadWait(ref_hash=ref_hash(message_id), contact_id=contact_id))
+
+
+def contacts_awaiting(session: Session, message_id: str | None) -> list[int]:
+    """The contacts whose mail answered this Message-ID before it arrived, oldest first."""
+    if not message_id:
+        return []
+    return list(session.scalars(
+        select(ThreadWait.contact_id).where(ThreadWait.ref_hash == ref_hash(message_id))
+        .order_by(ThreadWait.id)))
+
+
+def parent_arrived(session: Session, message_id: str) -> None:
+    session.execute(delete(ThreadWait).where(ThreadWait.ref_hash == ref_hash(message_id)))
