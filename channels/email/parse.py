@@ -40,15 +40,30 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _sender(message: EmailMessage) -> tuple[str, str | None]:
-    header = message.get("From")
-    if header is None:
-        raise Unparseable("the mail has no From header")
+def _address_in(header: object) -> tuple[str, str | None] | None:
     addresses = [(name, addr) for name, addr in getaddresses([str(header)]) if "@" in addr]
     if not addresses:
-        raise Unparseable(f"the From header {str(header)[:100]!r} holds no address")
+        return None
     name, address = addresses[0]
     return address.strip().lower(), (name.strip() or None)
+
+
+def _sender(message: EmailMessage, envelope_sender: str | None) -> tuple[str | None, str | None]:
+    """Who wrote it: From, else Sender or Reply-To, else the SMTP envelope, else
+    Return-Path. A mail with none of them is still a contact, with nobody to reply to."""
+    for name in ("From", "Sender", "Reply-To"):
+        if message.get(name) is not None and (found := _address_in(message[name])):
+            return found if name == "From" else (found[0], _display_name(message))
+    for fallback in (envelope_sender, message.get("Return-Path")):
+        if fallback and (found := _address_in(fallback)):
+            return found[0], _display_name(message)
+    return None, _display_name(message)
+
+
+def _display_name(message: EmailMessage) -> str | None:
+    """The From header as written, when it holds no usable address (shown, never matched)."""
+    written = str(message.get("From", "") or "").strip(' <>\t"')
+    return written or None
 
 
 def decode_text(data: bytes, declared: str | None) -> str:
@@ -95,6 +110,8 @@ def _body(message: MIMEPart) -> tuple[str, str | None]:
         text = _text_of(plain)
     elif html is not None:
         text = html_to_text(html)
+    elif not message.is_multipart() and message.get_content_maintype() == "text":
+        text = _text_of(message)  # a broken subtype ("text/"): still the mail's text
     else:
         text = ""
     return text.strip(), html
@@ -147,12 +164,21 @@ def _held_inside(inner: MIMEPart) -> str | None:
     return None
 
 
+def _attachment_parts(message: MIMEPart) -> list[MIMEPart]:
+    """The attached parts; a mail whose whole body is one file (a partner's scanned
+    letter sent as application/pdf) is that one attachment."""
+    if not message.is_multipart() and message.get_content_maintype() not in ("text",
+                                                                              "multipart"):
+        return [message]
+    return list(message.iter_attachments())
+
+
 def attachments_of(message: MIMEPart, limits: Limits) -> tuple[InboundAttachment, ...]:
     """Every attachment with its sniffed type; held ones with their reason; a part over the
     per-file limit, or past the per-message total, listed with its size but not its bytes."""
     found: list[InboundAttachment] = []
     total = 0
-    for part in message.iter_attachments():
+    for part in _attachment_parts(message):
         name, data = _filename(part), _payload(part)
         if len(data) > limits.file:
             found.append(InboundAttachment(name, part.get_content_type()[:255], b"",
@@ -174,6 +200,40 @@ def attachments_of(message: MIMEPart, limits: Limits) -> tuple[InboundAttachment
         found.append(InboundAttachment(name, verdict.content_type[:255], data,
                                        verdict.quarantine))
     return tuple(found)
+
+
+_BOUNDARY_LINE = re.compile(rb"^--([^\s]{1,70}?)\r?$", re.MULTILINE)
+
+
+def _with_usable_boundary(message: EmailMessage) -> EmailMessage:
+    """A multipart whose boundary is missing or wrong is re-read with the boundary its
+    body actually uses; with none to be found, its body is read as plain text."""
+    if message.get_content_maintype() != "multipart" or message.is_multipart():
+        return message
+    # The body as received: the public get_payload() would replace its 8-bit bytes.
+    body = message._payload
+    raw = body.encode("utf-8", "surrogateescape") if isinstance(body, str) else b""
+    found = _BOUNDARY_LINE.search(raw)
+    if found is not None:
+        boundary = found.group(1).decode("ascii", "replace")
+        repaired = EmailMessage(policy=default_policy)
+        repaired["Content-Type"] = f'multipart/mixed; boundary="{boundary}"'
+        reread = message_from_bytes(b"Content-Type: " + str(repaired["Content-Type"]).encode()
+                                    + b"\r\n\r\n" + raw, policy=default_policy)
+        if isinstance(reread, EmailMessage) and reread.is_multipart():
+            _copy_headers(message, reread)
+            return reread
+    plain = EmailMessage(policy=default_policy)
+    _copy_headers(message, plain)
+    plain.set_content(decode_text(raw, None))
+    return plain
+
+
+def _copy_headers(source: EmailMessage, target: EmailMessage) -> None:
+    for name, value in source.items():
+        if name.lower() not in ("content-type", "content-transfer-encoding",
+                                "mime-version") and name not in target:
+            target[name] = value
 
 
 def read_message(data: bytes) -> EmailMessage:
@@ -208,15 +268,11 @@ def inbound_from(message: EmailMessage, raw_id: int, idempotency_key: str,
     if not message.keys():
         raise Unparseable("not a mail: it has no header lines at all (no From, no Subject)")
     try:
-        try:
-            sender, name = _sender(message)
-        except Unparseable:
-            if not envelope_sender or "@" not in envelope_sender:
-                raise
-            sender, name = envelope_sender.strip().lower(), None  # no From: the envelope
+        sender, name = _sender(message, envelope_sender)
+        message = _with_usable_boundary(message)
         text, html = _body(message)
         attachments = attachments_of(message, limits or Limits.from_env())
-        forwards = [_forwarded_text(inner) for part in message.iter_attachments()
+        forwards = [_forwarded_text(inner) for part in _attachment_parts(message)
                     if (inner := _forwarded(part)) is not None]
         text = "\n\n".join(t for t in (text, *forwards) if t).strip()
         thread = MESSAGE_ID.findall(str(message.get("References", "")))
@@ -233,7 +289,7 @@ def inbound_from(message: EmailMessage, raw_id: int, idempotency_key: str,
         idempotency_key=idempotency_key,
         text=fit(text) or "",
         html=fit(html),
-        sender_email=fit(sender, 254),
+        sender_email=fit(sender, 254) if sender else None,
         sender_name=fit(name, 200),
         subject=fit(clean_subject(str(message.get("Subject", "") or "")), 500) or None,
         attachments=attachments,
