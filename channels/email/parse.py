@@ -211,7 +211,7 @@ def _with_usable_boundary(message: EmailMessage) -> EmailMessage:
     if message.get_content_maintype() != "multipart" or message.is_multipart():
         return message
     # The body as received: the public get_payload() would replace its 8-bit bytes.
-    body = message._payload
+    body = getattr(message, "_payload", None)
     raw = body.encode("utf-8", "surrogateescape") if isinstance(body, str) else b""
     found = _BOUNDARY_LINE.search(raw)
     if found is not None:
