@@ -18,6 +18,7 @@ from inbox.ports import JobQueue
 from inbox.store import Store
 from web.api import ContactsApi
 from web.auth import auth_middleware
+from web.callback_page import CallbackPage
 from web.forwarded import forwarded_middleware
 from web.i18n import Catalogs
 from web.openapi import document
@@ -84,6 +85,7 @@ def build_app(cfg: WebConfig) -> web.Application:
         app.add_routes(cfg.portal.routes())
     app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
     app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
+    app.add_routes(CallbackPage(cfg.catalogs, cfg.privacy_url).routes())
     app.router.add_static("/static/", HERE / "static")
     for name, folder in (("hds", "hds-core/lib"), ("sio", "socket.io-client/dist")):
         if (cfg.node_modules / folder).is_dir():

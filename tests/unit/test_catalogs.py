@@ -19,8 +19,9 @@ from web.widget import TOPICS
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
 TEMPLATES = ["widget.html", "chat.html", "_chat_panel.html", "_chat_head.html",
-             "secure.html", "_resident_header.html"]
-CLIENT_JS = [WEB / "static" / "chat-client.js", WEB / "static" / "chat-prechat.js"]
+             "secure.html", "_resident_header.html", "callback.html", "_callback_form.html"]
+CLIENT_JS = [WEB / "static" / "chat-client.js", WEB / "static" / "chat-prechat.js",
+             WEB / "static" / "callback-form.js"]
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 PY_FORMAT = re.compile(r"%\((\w+)\)s")
 
@@ -40,9 +41,9 @@ def template_msgids() -> set[str]:
 
 
 def po(lang: str) -> dict[str, str]:
-    """The English-keyed page catalogs: the chat's and the secure portal's."""
+    """The English-keyed page catalogs: the chat's, the secure portal's, the callback form's."""
     found: dict[str, str] = {}
-    for name in ("messages.po", "portal.po"):
+    for name in ("messages.po", "portal.po", "callback.po"):
         with (LOCALE_DIR / lang / "LC_MESSAGES" / name).open("rb") as f:
             found |= {m.id: m.string for m in read_po(f) if m.id and isinstance(m.id, str)}
     return found

@@ -1,5 +1,6 @@
-// Before the chat: opening hours (never silent), the pre-chat form, the callback form and the
-// language switch. Words from the page's catalog through YhteysChat.t; chat-client.js first.
+// Before the chat: opening hours (never silent), the pre-chat form, the way to the callback
+// form and the language switch. Words from the page's catalog through YhteysChat.t;
+// chat-client.js (and callback-form.js) first.
 (function () {
   "use strict";
   const $ = (id) => document.getElementById(id);
@@ -95,57 +96,19 @@
     if (field) showProblems([[field, text]]); else { chat.error(text); $("yh-start-button").focus(); }
   };
 
-  // --- the callback form, in the same frame ---
-  const cb = $("yh-callback");
-  const CB = { phone: $("yh-phone"), postal_code: $("yh-cb-postal"), topic: $("yh-cb-topic"),
-               preferred_time: $("yh-cb-time") };
-  const CB_TEXT = { phone: "field.phone_invalid", postal_code: "field.postal_invalid",
-                    topic: "field.topic_required", preferred_time: "field.preferred_too_long" };
+  // --- the callback form, in the same frame: static/callback-form.js sends it (the same
+  // form and request as /callback); this only carries over what the resident already wrote ---
   $("yh-to-callback").addEventListener("click", () => {
-    if (!CB.postal_code.value && POSTAL.test(postal.value.trim())) CB.postal_code.value = postal.value.trim();
-    if (!CB.topic.value && FIELDS.text.value.trim()) CB.topic.value = FIELDS.text.value.trim().slice(0, 2000);
+    const callback = window.YhteysCallback;
+    if (callback) {
+      callback.prefill({ postal: postal.value.trim(), noFixedAddress: nofixed.checked,
+                         topic: FIELDS.topic.value, text: FIELDS.text.value.trim() });
+    }
+    chat.error("");
     chat.show("yh-callback-view");
-    CB.phone.focus();
+    if (callback) callback.focus();
   });
   $("yh-to-prechat").addEventListener("click", () => { chat.show("yh-prechat"); $("yh-to-callback").focus(); });
-  let sending = false;
-  cb.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    if (sending) return;
-    const body = { phone: CB.phone.value.trim(), postal_code: CB.postal_code.value.trim(),
-                   language: chat.lang, topic: CB.topic.value.trim() };
-    if (CB.preferred_time.value.trim()) body.preferred_time = CB.preferred_time.value.trim();
-    const problems = [];
-    if (!body.phone) problems.push([CB.phone, t("field.phone_required")]);
-    if (!POSTAL.test(body.postal_code)) problems.push([CB.postal_code, t("field.postal_invalid")]);
-    if (!body.topic) problems.push([CB.topic, t("field.topic_required")]);
-    Object.values(CB).forEach((input) => chat.fieldError(input, ""));
-    problems.forEach(([input, text]) => chat.fieldError(input, text));
-    chat.error("");
-    if (problems.length) return problems[0][0].focus();
-    sending = true;
-    try {
-      const response = await fetch("/api/v1/callbacks", {
-        method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify(body) });
-      if (response.status === 201) {
-        cb.hidden = true;
-        $("yh-callback-done-text").textContent = t("callback.done", { phone: body.phone });
-        $("yh-callback-done").hidden = false;
-        $("yh-callback-done").focus();
-        return;
-      }
-      if (response.status === 429) return chat.error(t("error.rate_limited"));
-      const problem = await response.json().catch(() => ({}));
-      const name = Object.keys(CB).find((k) => String(problem.detail || "").startsWith(k));
-      if (name) { chat.fieldError(CB[name], t(CB_TEXT[name])); CB[name].focus(); }
-      else chat.error(t("callback.failed"));
-    } catch (err) {
-      chat.error(t("callback.failed"));
-    } finally {
-      sending = false;
-    }
-  });
 
   availability("");
 })();
