@@ -11,7 +11,8 @@ import sys
 from config.settings import Settings
 from config.system import System, build_system
 from inbox.errors import Problem
-from inbox.staff import add_staff, create_token, set_password
+from inbox.staff import add_staff, create_token, set_desk_phone, set_password
+from router.identify import InvalidPhone, normalise_phone
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", default="counsellor", choices=["counsellor", "lead", "admin"])
     add.add_argument("--language", action="append", default=None)
     add.add_argument("--password-stdin", action="store_true")
+    desk = staff.add_parser("phone", help="set a counsellor's desk phone (screen pop)")
+    desk.add_argument("email")
+    desk.add_argument("--number", help="E.164 or any Finnish way of writing it")
+    desk.add_argument("--extension", help="the phone system's extension, digits")
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action",
                                                                       required=True)
     token.add_parser("create", help="print a new bearer token").add_argument("email")
@@ -59,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
     system = build_system(settings)
     system.prepare_database()
     try:
-        if args.command == "staff":
+        if args.command == "staff" and args.action == "phone":
+            number = normalise_phone(args.number) if args.number else None
+            staff = system.store.run(set_desk_phone, args.email, number, args.extension)
+            print(f"{staff.email}: desk phone {staff.phone or '-'}, "
+                  f"extension {staff.extension or '-'}")
+        elif args.command == "staff":
             password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
             staff = system.store.run(add_staff, args.email, args.name, args.area, args.role,
                                      password, args.language)
@@ -70,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             _demo(system)
     except Problem as p:
         print(f"yhteys: {p.title}: {p.detail}", file=sys.stderr)
+        return 2
+    except InvalidPhone as bad:
+        print(f"yhteys: {bad}", file=sys.stderr)
         return 2
     return 0
 

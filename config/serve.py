@@ -20,15 +20,18 @@ from channels.email.imap import ImapPoller, Mailbox
 from channels.email.listener import EmailHandler, SmtpListener, YhteysSMTP
 from channels.phone import openapi as phone_openapi
 from channels.phone.http import PhoneChannel
+from channels.phone.telephony import TelephonyEvents
+from channels.phone.words import Speaker
 from config.jobs import InProcessJobs
 from config.ratelimit import RateLimit
 from config.settings import Settings
 from config.system import System, build_system
+from inbox.callbacks import QueueRules, release_stale_claims
 from inbox.raw import waiting_raw
 from web.app import WebConfig, build_app
 from web.auth import require_staff
 from web.chat_api import ChatApi
-from web.i18n import Catalogs
+from web.i18n import Catalogs, request_language
 from web.inbox_ns import InboxNamespace
 from web.secure import SecurePortal
 
@@ -108,8 +111,13 @@ async def start(settings: Settings) -> Running:
     system.deliverers.register("email", _EmailDeliverer(system))
     if isinstance(system.jobs, InProcessJobs):
         system.jobs.start(loop)
-    phone = PhoneChannel(system.store, system.router, require_staff, RateLimit(10).allow)
     catalogs = Catalogs.load()
+    rules = settings.callback_rules
+    phone = PhoneChannel(system.store, system.router, require_staff, RateLimit(10).allow,
+                         system.clock.now, reference.hours,
+                         Speaker(catalogs.gettext, request_language), rules)
+    telephony = TelephonyEvents(system.store, system.router, settings.telephony_secret,
+                                system.clock.now, inbox.broadcast, rules)
     chat_api = ChatApi(system.store, system.clock.now, reference.hours,
                        settings.chat_handling_s, RateLimit(120).allow, catalogs)
     app = build_app(WebConfig(
@@ -117,14 +125,15 @@ async def start(settings: Settings) -> Running:
         allowed_origins=settings.allowed_origins, cookie_secure=settings.cookie_secure,
         allow_login=RateLimit(20).allow, node_modules=ROOT / "node_modules",
         labels={"who": system.reference.who_contacted, "reasons": system.reference.reasons},
-        extra_routes=[*phone.routes(), *chat_api.routes()],
+        extra_routes=[*phone.routes(), *telephony.routes(), *chat_api.routes()],
         extra_openapi={**phone_openapi.PATHS, **chat_api.openapi()},
         trusted_proxies=settings.trusted_proxies, widget_origins=settings.widget_origins,
         privacy_url=settings.privacy_url, catalogs=catalogs, jobs=system.jobs,
+        clock=system.clock.now, callback_rules=rules,
         portal=SecurePortal(system.store, system.router, system.jobs, settings.secret_key,
                             system.clock.now, catalogs, settings.cookie_secure,
                             settings.privacy_url, RateLimit(5, 3600).allow,
-                            RateLimit(10, 3600).allow),
+                            RateLimit(10, 3600).allow, limits=system.email_jobs.limits),
     ))
     sio.attach(app)
     runner = web.AppRunner(app, access_log=None)
@@ -156,10 +165,22 @@ async def start(settings: Settings) -> Running:
     await _resume_unfinished(system)
     imap_task = _start_imap(settings, system)
     clock_task = loop.create_task(board.run_clock())
+    sweep_task = loop.create_task(_release_stale_claims(system, rules))
     log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
              settings.smtp_host, smtp_port)
     return Running(system, runner, smtp, http_port, smtp_port, imap_task, chat, board,
-                   [clock_task])
+                   [clock_task, sweep_task])
+
+
+async def _release_stale_claims(system: System, rules: QueueRules) -> None:
+    """Claims left unresolved go back to the queue by themselves, and the queue pages see
+    it (claiming and listing release them too, so a missed tick loses nothing)."""
+    while True:
+        await asyncio.sleep(60)
+        try:
+            await system.store.call(release_stale_claims, system.clock.now(), rules)
+        except Exception:  # the database may be restarting: try again next minute
+            log.exception("releasing stale callback claims failed")
 
 
 async def _abandon(runner: web.AppRunner, system: System) -> None:

@@ -6,7 +6,10 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from inbox.callbacks import QueueRules
 
 DEFAULT_PRIVACY_URL = "https://www.hel.fi/fi/paatoksenteko-ja-hallinto/tietoa-helsingista/tietosuoja"
 
@@ -57,6 +60,20 @@ class Settings:
     answer_days: int = 3  # what the receipt promises
     smtp_relay_tls: str | None = None  # starttls | tls: verified TLS to the relay
     smtp_relay_ca: str | None = None  # a private CA for the relay's certificate
+    telephony_secret: str | None = None  # HMAC key the phone system signs events with
+    callback_dedupe_min: int = 60  # one missed-call request per number in this time
+    callback_retry_min: int = 120  # after a no-answer, wait at least this long
+    callback_claim_min: int = 30  # an unresolved claim returns to the queue after this
+    callback_max_attempts: int = 3
+    attachment_max_bytes: int = 10_000_000  # one attachment (mail, portal upload)
+    attachment_message_max_bytes: int = 25_000_000  # one message's attachments together
+
+    @property
+    def callback_rules(self) -> QueueRules:
+        return QueueRules(claim_timeout=timedelta(minutes=self.callback_claim_min),
+                          retry_after=timedelta(minutes=self.callback_retry_min),
+                          max_attempts=self.callback_max_attempts,
+                          dedupe=timedelta(minutes=self.callback_dedupe_min))
 
     @property
     def embedded(self) -> bool:
@@ -118,6 +135,14 @@ class Settings:
             answer_days=int(env.get("YHTEYS_ANSWER_DAYS", "3")),
             smtp_relay_tls=env.get("YHTEYS_SMTP_RELAY_TLS") or None,
             smtp_relay_ca=env.get("YHTEYS_SMTP_RELAY_CA") or None,
+            telephony_secret=env.get("YHTEYS_TELEPHONY_SECRET") or None,
+            callback_dedupe_min=int(env.get("YHTEYS_CALLBACK_DEDUPE_MIN", "60")),
+            callback_retry_min=int(env.get("YHTEYS_CALLBACK_RETRY_MIN", "120")),
+            callback_claim_min=int(env.get("YHTEYS_CALLBACK_CLAIM_MIN", "30")),
+            callback_max_attempts=int(env.get("YHTEYS_CALLBACK_MAX_ATTEMPTS", "3")),
+            attachment_max_bytes=int(env.get("YHTEYS_ATTACHMENT_MAX_BYTES", "10000000")),
+            attachment_message_max_bytes=int(
+                env.get("YHTEYS_ATTACHMENT_MESSAGE_MAX_BYTES", "25000000")),
             retired_secret_keys=tuple(k.strip().encode() for k in env.get(
                 "YHTEYS_RETIRED_SECRET_KEYS", "").split(",") if k.strip()),
             public_url=(env.get("YHTEYS_PUBLIC_URL") or f"http://{http_host}:{http_port}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import Session
@@ -29,24 +30,27 @@ class Principal:
         return self.role in ALL_AREAS_ROLES
 
 
-def visible_contacts(who: Principal) -> ColumnElement[bool]:
-    """Own areas, own assignments and the city-wide pool (contacts no area claims yet)."""
+def in_visible_area(who: Principal, area: Any, holder: Any = None) -> ColumnElement[bool]:
+    """The one area rule, as SQL: own areas, what one holds, and the city-wide pool (no
+    area yet: any counsellor may take it); leads and admins see every area."""
     if who.sees_all_areas:
         return true()
-    return or_(
-        Contact.area_code.in_(who.areas) if who.areas else false(),
-        Contact.assignee_id == who.staff_id,
-        Contact.area_code.is_(None),
-    )
+    return or_(area.in_(who.areas) if who.areas else false(), area.is_(None),
+               *([holder == who.staff_id] if holder is not None else []))
+
+
+def area_visible(who: Principal, area_code: str | None, holder_id: int | None = None) -> bool:
+    """The same rule for one record already loaded."""
+    return (who.sees_all_areas or area_code is None or area_code in who.areas
+            or (holder_id is not None and holder_id == who.staff_id))
+
+
+def visible_contacts(who: Principal) -> ColumnElement[bool]:
+    return in_visible_area(who, Contact.area_code, Contact.assignee_id)
 
 
 def can_see(who: Principal, contact: Contact) -> bool:
-    return (
-        who.sees_all_areas
-        or contact.area_code is None
-        or contact.area_code in who.areas
-        or contact.assignee_id == who.staff_id
-    )
+    return area_visible(who, contact.area_code, contact.assignee_id)
 
 
 def log_access(
@@ -69,7 +73,10 @@ def log_access(
 
 
 def event_rooms(event: dict[str, object]) -> list[str]:
-    """The /inbox rooms an event goes to: the area's, the assignee's, leads', the pool."""
+    """The /inbox rooms an event goes to: the area's, the assignee's, leads', the pool;
+    an event for one person only (a screen pop) names its room."""
+    if event.get("only_staff"):
+        return [f"staff:{event['only_staff']}"]
     rooms = ["all"]
     area, assignee = event.get("area"), event.get("assignee_id")
     rooms.append(f"area:{area}" if area else "pool")

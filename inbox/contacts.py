@@ -39,6 +39,7 @@ class Placement:
     steps: list[dict[str, Any]]  # {rule, code, params}: rendered by the reader
     summary: dict[str, Any]  # {area, by: the locate step}
     resident_id: int | None = None
+    possible_resident_id: int | None = None  # a match a counsellor confirms or rejects
     identifiers: list[tuple[str, str]] = field(default_factory=list)
     partner_id: int | None = None
     reason: int | None = None
@@ -179,6 +180,7 @@ def record_new_contact(session: Session, inbound: Inbound, placement: Placement)
         assignee_id=placement.assignee_id,
         case_id=case_id,
         resident_id=resident_id,
+        possible_resident_id=placement.possible_resident_id,
         partner_id=placement.partner_id,
         conversation_id=conversation.id,
         routing={"summary": placement.summary, "steps": placement.steps},

@@ -12,16 +12,20 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 class Problem(Exception):
     """A request we refuse, with an HTTP-like status and words a person can act on."""
 
-    def __init__(self, status: int, title: str, detail: str = "", type_: str = "about:blank"):
+    def __init__(self, status: int, title: str, detail: str = "", type_: str = "about:blank",
+                 code: str | None = None, field: str | None = None):
         super().__init__(f"{status} {title}: {detail}")
         self.status = status
         self.title = title
         self.detail = detail
         self.type = type_
+        self.code = code  # for a reader's sentence in their language (e.g. phone.too_short)
+        self.field = field  # the input it is about
 
 
-def bad_request(detail: str, title: str = "Invalid input") -> Problem:
-    return Problem(400, title, detail)
+def bad_request(detail: str, title: str = "Invalid input", code: str | None = None,
+                field: str | None = None) -> Problem:
+    return Problem(400, title, detail, code=code, field=field)
 
 
 def not_found(what: str) -> Problem:

@@ -27,6 +27,11 @@ class Inbound:
     idempotency_key: str
     text: str
     kind: str = "message"  # message | callback | call
+    # How far its identifiers may link it to a known resident (router/identify.py):
+    # link (mail, chat) | suggest (a public form: a number typed proves nothing) |
+    # staff (a call a counsellor logs: only residents of their areas, never from notes) |
+    # network (caller ID from the phone system)
+    trust: str = "link"
     handled_by: int | None = None  # staff who took it already (a logged call)
     sender_email: str | None = None
     sender_phone: str | None = None

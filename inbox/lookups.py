@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from inbox.access import visible_contacts
 from inbox.models import (
     Area,
     AreaPostalCode,
@@ -20,6 +21,7 @@ from inbox.models import (
     Staff,
     StaffArea,
 )
+from inbox.staff import principal_of
 
 OPEN_STATES = ("open", "answered")
 
@@ -130,3 +132,14 @@ def sender_belongs_to(session: Session, contact_id: int, sender_email: str | Non
 
 def contact_for_conversation(session: Session, conversation_id: int) -> int | None:
     return session.scalar(select(Contact.id).where(Contact.conversation_id == conversation_id))
+
+
+def resident_visible(session: Session, staff_id: int | None, resident_id: int) -> bool:
+    """May this staff member see this resident: one of the resident's contacts is in
+    their areas (or assigned to them, or in the city-wide pool); leads see everyone."""
+    staff = session.get(Staff, staff_id) if staff_id is not None else None
+    if staff is None:
+        return False
+    return session.scalar(select(Contact.id).where(
+        Contact.resident_id == resident_id, visible_contacts(principal_of(staff))).limit(1)
+    ) is not None

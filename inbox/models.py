@@ -97,6 +97,9 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     languages: Mapped[list[Any]] = mapped_column(default=lambda: ["fi"])
     available: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Their desk phone, as the phone system names it: E.164 number and/or extension.
+    phone: Mapped[str | None] = mapped_column(String(32), unique=True)
+    extension: Mapped[str | None] = mapped_column(String(16), unique=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     areas: Mapped[list[StaffArea]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
@@ -202,6 +205,9 @@ class Contact(Base):
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
     routing: Mapped[dict[str, Any]] = mapped_column(default=dict)
     summary: Mapped[str] = mapped_column(String(200), default="")
+    # A public request whose number a known resident has: linked only when a counsellor
+    # confirms (a typed number proves nothing).
+    possible_resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     joined_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # first to act
     joined_at: Mapped[datetime | None] = mapped_column(Timestamp)
     received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
@@ -269,34 +275,74 @@ class SecureLink(Base):
 
 
 class CallbackRequest(Base):
+    """A resident waiting for our call: queued -> claimed -> done | failed | cancelled.
+
+    A no-answer puts it back as queued, not claimable before `not_before`; a claim older
+    than the claim timeout counts as queued again (inbox/callbacks.py)."""
+
     __tablename__ = "callback_requests"
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(20))
-    postal_code: Mapped[str] = mapped_column(String(5))
+    postal_code: Mapped[str | None] = mapped_column(String(5))
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     language: Mapped[str] = mapped_column(String(8))
-    topic: Mapped[str] = mapped_column(Text)
-    preferred_time: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[int | None] = mapped_column(Integer)  # the topic, a reason code
+    topic: Mapped[str] = mapped_column(Text, default="")  # the resident's own words
+    source: Mapped[str] = mapped_column(String(16), default="form")  # form | missed_call
+    window_from: Mapped[datetime | None] = mapped_column(Timestamp)
+    window_to: Mapped[datetime | None] = mapped_column(Timestamp)
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    not_before: Mapped[datetime | None] = mapped_column(Timestamp)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class CallbackAttempt(Base):
+    __tablename__ = "callback_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callback_requests.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    result: Mapped[str] = mapped_column(String(16))  # reached | no_answer | wrong_number
+    notes: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class CallLog(Base):
+    """One phone call: logged by a counsellor, or built from the phone system's events
+    (one row per `call_id`, whatever order the events come in)."""
+
     __tablename__ = "call_logs"
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20))
+    call_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    phone: Mapped[str] = mapped_column(String(20))  # the resident's side
     direction: Mapped[str] = mapped_column(String(8))
+    from_number: Mapped[str | None] = mapped_column(String(32))
+    to_number: Mapped[str | None] = mapped_column(String(32))
     notes: Mapped[str] = mapped_column(Text, default="")
     started_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
     duration_s: Mapped[int | None] = mapped_column(Integer)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    cause: Mapped[str | None] = mapped_column(String(32))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+
+
+class TelephonySignature(Base):
+    """Signatures of accepted phone-system events, kept past their freshness window so a
+    replayed request is refused."""
+
+    __tablename__ = "telephony_signatures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, index=True)
 
 
 class AccessLog(Base):

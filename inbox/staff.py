@@ -69,6 +69,26 @@ def add_staff(
     return staff
 
 
+def set_desk_phone(session: Session, email: str, phone: str | None, extension: str | None
+                   ) -> Staff:
+    """The counsellor's desk phone as the phone system names it (E.164 and/or extension):
+    calls ringing there pop up in their inbox, calls they answer are logged as theirs."""
+    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    if staff is None:
+        raise Problem(404, "Not found", f"no staff {email}")
+    if extension is not None and not (extension.isascii() and extension.isdigit()
+                                      and 0 < len(extension) <= 16):
+        raise bad_request("extension must be 1 to 16 digits")
+    for column, value in ((Staff.phone, phone), (Staff.extension, extension)):
+        other = session.scalar(select(Staff.email).where(column == value, Staff.id != staff.id)
+                               ) if value else None
+        if other is not None:
+            raise Problem(409, "Conflict", f"{value} is {other}'s desk phone already")
+    staff.phone, staff.extension = phone or None, extension or None
+    session.flush()
+    return staff
+
+
 def set_password(session: Session, email: str, password: str) -> None:
     staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None:

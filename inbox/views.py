@@ -8,8 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see, log_access, visible_contacts
+from inbox.attachments import read_reason
 from inbox.crypto import ATTACHMENT_BYTES
 from inbox.errors import Problem, bad_request, not_found
+from inbox.lookups import open_case_of, resident_visible
 from inbox.models import (
     Area,
     Attachment,
@@ -76,11 +78,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "sender": message.sender,
         "at": message.at.isoformat(),
         "has_html": bool(message.html),
-        "attachments": [
-            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size,
-             "quarantine_reason": a.quarantine_reason}
-            for a in message.attachments
-        ],
+        "attachments": [_attachment_json(a) for a in message.attachments],
         # Where quoted history starts in `text` (mail only: it has a Message-ID), or None.
         "quoted_from": quoted_from(message.text)
         if message.direction == "in" and message.channel_message_id else None,
@@ -94,6 +92,17 @@ def message_json(message: Message) -> dict[str, Any]:
             "opened_at": message.opened_at.isoformat() if message.opened_at else None,
         }
     return data
+
+
+def _attachment_json(attachment: Attachment) -> dict[str, Any]:
+    """`quarantine_reason` is the stored code object (web/attachment_text.py words it);
+    `state` says what a download gives: the file, a held file (leads and admins), or
+    nothing, as the file was too large to store."""
+    reason = read_reason(attachment.quarantine_reason)
+    state = "stored" if reason is None else "not_stored" if reason.not_stored else "quarantined"
+    return {"id": attachment.id, "filename": attachment.filename,
+            "content_type": attachment.content_type, "size": attachment.size,
+            "state": state, "quarantine_reason": reason.as_json() if reason else None}
 
 
 def list_contacts(
@@ -142,13 +151,27 @@ def contact_detail(
                         "email": conversation.contact_email}
     data["messages"] = [message_json(m) for m in messages]
     calls = session.execute(
-        select(CallLog, Staff.name).join(Staff, Staff.id == CallLog.staff_id)
+        select(CallLog, Staff.name).outerjoin(Staff, Staff.id == CallLog.staff_id)
         .where(CallLog.contact_id == contact.id).order_by(CallLog.started_at)
     ).all()
     data["calls"] = [{"id": c.id, "direction": c.direction, "notes": c.notes,
                       "started_at": c.started_at.isoformat(), "duration_s": c.duration_s,
                       "staff": name} for c, name in calls]
+    data["possible_match"] = possible_match(session, who, contact)
     return data
+
+
+def possible_match(session: Session, who: Principal, contact: Contact) -> dict[str, Any] | None:
+    """The known resident a public request's number belongs to, shown (never linked) until
+    a counsellor confirms; only the fact of it when that resident is outside one's areas."""
+    if contact.possible_resident_id is None:
+        return None
+    if not resident_visible(session, who.staff_id, contact.possible_resident_id):
+        return {"visible": False}
+    resident = session.get(Resident, contact.possible_resident_id)
+    case = open_case_of(session, contact.possible_resident_id)
+    return {"visible": True, "resident_id": contact.possible_resident_id,
+            "name": resident.name if resident else None, "case_id": case.id if case else None}
 
 
 def message_html(session: Session, who: Principal, contact_id: int, message_id: int) -> str:
@@ -168,11 +191,11 @@ def attachment_data(session: Session, who: Principal, contact_id: int, attachmen
     message = session.get(Message, attachment.message_id) if attachment else None
     if attachment is None or message is None or message.conversation_id != contact.conversation_id:
         raise not_found(f"attachment {attachment_id}")
-    reason = attachment.quarantine_reason
-    if reason and reason.startswith("too large"):  # channels/email/attachments.TOO_LARGE
+    reason = read_reason(attachment.quarantine_reason)
+    if reason is not None and reason.not_stored:
         raise Problem(404, "Not stored", f"{attachment.filename} was not stored ({reason}); "
                                          "the raw mail still holds it")
-    if reason and who.role not in ("lead", "admin"):
+    if reason is not None and who.role not in ("lead", "admin"):
         raise Problem(403, "Quarantined", f"{attachment.filename} is held ({reason}); "
                                           "only a lead or an admin can download it")
     log_access(session, who, "attachment", contact=contact)

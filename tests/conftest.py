@@ -91,6 +91,7 @@ def _env(tmp: Path, relay: Relay, database_url: str | None) -> dict[str, str]:
         "YHTEYS_RETRY_DELAYS": "0.3,0.3",
         "YHTEYS_EMAIL_RECEIPTS": "0",  # on in tests/integration/test_email_receipts.py
         "YHTEYS_TRUSTED_AUTHSERV_IDS": "mx.test.hel.fi",  # the border MTA of the tests
+        "YHTEYS_TELEPHONY_SECRET": "test-telephony-secret",  # tests/integration/phone_system.py
     }
     if BACKEND == "postgres":
         env["YHTEYS_DATABASE_URL"] = os.environ["YHTEYS_TEST_PG_URL"]

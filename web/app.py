@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from inbox.callbacks import QueueRules
 from inbox.outbound import Outbound
 from inbox.ports import JobQueue
 from inbox.store import Store
@@ -49,6 +51,8 @@ class WebConfig:
     jobs: JobQueue | None = None
     extra_routes: list[web.RouteDef] = field(default_factory=list)
     extra_openapi: dict[str, Any] = field(default_factory=dict)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    callback_rules: QueueRules = field(default_factory=QueueRules)
 
 
 def _ping(session: Session) -> None:
@@ -83,7 +87,8 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(cfg.extra_routes)
     if cfg.portal is not None:
         app.add_routes(cfg.portal.routes())
-    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
+    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs), cfg.clock,
+                         cfg.callback_rules).routes())
     app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
     app.add_routes(CallbackPage(cfg.catalogs, cfg.privacy_url).routes())
     app.router.add_static("/static/", HERE / "static")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -12,12 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see
+from inbox.callbacks import QueueRules, claim_next, queue, record_attempt
 from inbox.chat import MAX_NOTE, transfer
 from inbox.contacts import close, take
 from inbox.errors import Problem, require_storable
 from inbox.models import Area
 from inbox.outbound import Outbound
-from inbox.phone import claim_next, finish_callback, log_call_on_contact, open_callbacks
+from inbox.phone import log_call_on_contact
 from inbox.staff import set_availability, staff_directory
 from inbox.store import Store
 from inbox.views import FOLDERS, attachment_data, contact_detail, list_contacts, message_html
@@ -77,6 +80,8 @@ class Pages:
     store: Store
     outbound: Outbound
     text: RoutingText
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    rules: QueueRules = field(default_factory=QueueRules)
 
     def _rendered(self, lang: str, contact: dict[str, Any]) -> dict[str, Any]:
         """The contact with its routing in words."""
@@ -97,7 +102,7 @@ class Pages:
             web.get("/contacts/{id}/messages/{mid}/html", self.html_frame),
             web.get("/callbacks", self.callbacks),
             web.post("/callbacks/claim", self.claim),
-            web.post("/callbacks/{id}/outcome", self.callback_outcome),
+            web.post("/callbacks/{id}/attempts", self.callback_attempt),
             web.post("/me/availability", self.availability),
         ]
 
@@ -230,21 +235,22 @@ class Pages:
 
     async def callbacks(self, request: web.Request) -> web.Response:
         who = require_staff(request)
-        items = await self.store.call(open_callbacks, who, "page.callbacks")
+        items = await self.store.call(queue, who, self.clock(), self.rules, "page.callbacks")
         return _page(request, "callbacks.html", who, items=items,
                      claimed=request.query.get("claimed"))
 
     async def claim(self, request: web.Request) -> web.Response:
         who = require_staff(request)
-        callback = await self.store.call(claim_next, who)
+        callback = await self.store.call(claim_next, who, self.clock(), self.rules)
         target = f"/callbacks?claimed={callback.id}" if callback else "/callbacks?claimed=none"
         raise web.HTTPSeeOther(target)
 
-    async def callback_outcome(self, request: web.Request) -> web.Response:
+    async def callback_attempt(self, request: web.Request) -> web.Response:
         who = require_staff(request)
         form = await request.post()
-        await self.store.call(finish_callback, who, path_id(request),
-                              str(form.get("outcome", "")))
+        await self.store.call(record_attempt, who, path_id(request),
+                              str(form.get("result", "")), str(form.get("notes", "")),
+                              self.clock(), self.rules)
         raise web.HTTPSeeOther("/callbacks")
 
     async def availability(self, request: web.Request) -> web.Response:

@@ -19,11 +19,12 @@ STRICT_CSP = (
 
 
 def problem_response(status: int, title: str, detail: str = "",
-                     type_: str = "about:blank") -> web.Response:
-    return web.json_response(
-        {"type": type_, "title": title, "status": status, "detail": detail},
-        status=status, content_type="application/problem+json",
-    )
+                     type_: str = "about:blank", code: str | None = None,
+                     field: str | None = None) -> web.Response:
+    body: dict[str, object] = {"type": type_, "title": title, "status": status,
+                               "detail": detail}
+    body.update({k: v for k, v in (("code", code), ("field", field)) if v})
+    return web.json_response(body, status=status, content_type="application/problem+json")
 
 
 def wants_html(request: web.Request) -> bool:
@@ -38,7 +39,7 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
     except Problem as p:
         if p.status == 401 and wants_html(request):
             raise web.HTTPSeeOther(f"/login?next={request.path}") from p
-        return problem_response(p.status, p.title, p.detail, p.type)
+        return problem_response(p.status, p.title, p.detail, p.type, p.code, p.field)
     except web.HTTPException as exc:
         if exc.status < 400 or wants_html(request):
             raise
