@@ -33,6 +33,7 @@ class Inbound:
     # network (caller ID from the phone system)
     trust: str = "link"
     handled_by: int | None = None  # staff who took it already (a logged call)
+    resident_id: int | None = None  # the resident that staff member chose (a logged call)
     sender_email: str | None = None
     sender_phone: str | None = None
     sender_name: str | None = None

@@ -14,6 +14,7 @@ from inbox.identity import (  # noqa: F401  (re-exported: the router's vocabular
     redact_identity_codes,
 )
 from inbox.lookups import partner_by_domain, resident_by_identifiers, resident_visible
+from inbox.models import Resident
 from router.context import Context
 
 
@@ -99,6 +100,10 @@ def identify(ctx: Context) -> None:
     placement.identifiers = ids
     resident = resident_by_identifiers(ctx.session, ids)
     kinds = sorted({k for k, _ in ids})
+    if inbound.trust == "staff" and inbound.resident_id is not None:  # chosen, not guessed
+        chosen = ctx.session.get(Resident, inbound.resident_id)
+        if chosen is not None and resident_visible(ctx.session, inbound.handled_by, chosen.id):
+            resident, kinds = chosen, ["chosen"]
     if resident is not None and inbound.trust == "suggest":
         placement.identifiers = []  # the number stays with its resident until confirmed
         placement.possible_resident_id = resident.id

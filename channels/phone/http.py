@@ -27,13 +27,14 @@ from inbox.callbacks import (
     record_attempt,
     windows,
 )
-from inbox.errors import MAX_ID, Problem, bad_request, json_object, whole_id
+from inbox.errors import MAX_ID, Problem, bad_request, json_object, not_found, whole_id
 from inbox.hours import ServiceHours
 from inbox.inbound import Inbound
-from inbox.lookups import postal_areas
+from inbox.lookups import postal_areas, resident_visible
 from inbox.matches import resolve_possible_match
 from inbox.models import Contact
 from inbox.phone import log_call, logged_call, recent_calls
+from inbox.residents import search_residents
 from inbox.store import Store
 from router.identify import InvalidPhone, normalise_phone
 from router.pipeline import Router
@@ -65,6 +66,7 @@ class PhoneChannel:
             web.post("/api/v1/callbacks/{id}/cancel", self.cancel),
             web.post("/api/v1/calls", self.log_call),
             web.get("/api/v1/calls", self.list_calls),
+            web.get("/api/v1/residents", self.find_residents),
             web.post("/api/v1/contacts/{id}/possible-match", self.possible_match),
         ]
 
@@ -208,6 +210,19 @@ class PhoneChannel:
                                        whole_id(request.match_info["id"]), action == "confirm")
         return web.json_response(result)
 
+    async def find_residents(self, request: web.Request) -> web.Response:
+        """For "log a call": residents by number or name, within one's areas."""
+        who = self.require_staff(request)
+        q = request.query.get("q", "").strip()
+        if not 2 <= len(q) <= 100:
+            raise bad_request("q must be 2 to 100 characters: a number or a name", field="q")
+        try:
+            phone: str | None = normalise_phone(q)
+        except InvalidPhone:
+            phone = None
+        return web.json_response({"items": await self.store.call(search_residents, who, q,
+                                                                 phone)})
+
     async def list_calls(self, request: web.Request) -> web.Response:
         who = self.require_staff(request)
         return web.json_response({"items": await self.store.call(recent_calls, who)})
@@ -227,6 +242,11 @@ class PhoneChannel:
         if duration is not None and (isinstance(duration, bool) or not isinstance(duration, int)
                                      or not 0 <= duration <= MAX_ID):
             raise bad_request(f"duration_s must be a whole number from 0 to {MAX_ID}")
+        resident_id = body.get("resident_id")
+        if resident_id is not None and (isinstance(resident_id, bool)
+                                        or not isinstance(resident_id, int)
+                                        or not 0 < resident_id <= MAX_ID):
+            raise bad_request("resident_id must be a resident's id", field="resident_id")
         key = body.get("client_id")
         if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 100):
             raise bad_request("client_id must be text of 1 to 100 characters")
@@ -235,7 +255,7 @@ class PhoneChannel:
             idempotency_key=f"call:{who.staff_id}:{key or uuid.uuid4()}",
             text=notes or "(puhelu)", sender_phone=phone, handled_by=who.staff_id,
             subject="Puhelu" if direction == "in" else "Soitto asiakkaalle",
-            received_at=started)
+            received_at=started, resident_id=resident_id)
         result = await self.store.call(self._log, who, inbound, direction, duration)
         return web.json_response(result, status=201)
 
@@ -244,6 +264,9 @@ class PhoneChannel:
         earlier = logged_call(session, inbound.idempotency_key)
         if earlier is not None:  # a double submit: the first one's answer
             return earlier
+        if inbound.resident_id is not None and not resident_visible(
+                session, who.staff_id, inbound.resident_id):
+            raise not_found(f"resident {inbound.resident_id}")
         recorded = self.router.route(session, inbound)
         contact = session.get(Contact, recorded.contact_id)
         assert contact is not None

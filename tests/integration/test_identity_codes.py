@@ -31,11 +31,10 @@ async def test_identity_codes_are_redacted_from_callback_topics_and_call_notes(
     irma = service.add_staff("irma@hel.fi", ["itainen"])
     status, created = await service.post_json("/api/v1/callbacks", {
         "phone": "040 123 4567", "postal_code": "00940", "language": "fi",
-        "topic": f"Vuokravelka, hetuni on {HETU}", "preferred_time": f"aamulla {HETU}"})
+        "text": f"Vuokravelka, hetuni on {HETU}"})
     assert status == 201, created
     [callback] = (await service.get_json("/api/v1/callbacks", irma))["items"]
-    assert callback["topic"] == f"Vuokravelka, hetuni on {PLACEHOLDER}"
-    assert HETU not in callback["preferred_time"]
+    assert callback["text"] == f"Vuokravelka, hetuni on {PLACEHOLDER}"
     await service.post_json("/api/v1/calls", {
         "phone": "040 123 4567", "direction": "in",
         "notes": f"Asukas kertoi hetunsa {HETU} puhelimessa"}, irma, status=201)

@@ -38,13 +38,25 @@ def test_helsinki_landline_and_foreign_numbers_become_e164():
     assert normalise_phone("+46 8 123 456 78") == "+46812345678"
 
 
-@pytest.mark.parametrize("raw", ["", "abc", "123", "040 123", "040 123 4567 8910 11",
-                                 "+358 00 000 0000", "soita minulle"])
-def test_garbage_is_invalid_phone(raw: str):
+@pytest.mark.parametrize(("raw", "code"), [
+    ("", "phone.required"), ("abc", "phone.invalid"), ("123", "phone.too_short"),
+    ("0", "phone.too_short"), ("040 123", "phone.invalid"),
+    ("040 123 4567 8910 11", "phone.too_long"), ("1" * 50, "phone.too_long"),
+    ("+358 00 000 0000", "phone.invalid"), ("soita minulle", "phone.invalid"),
+    ("46701234567", "phone.foreign_needs_plus"), ("4915112345678", "phone.foreign_needs_plus"),
+])
+def test_a_bad_number_says_what_was_wrong(raw: str, code: str):
     with pytest.raises(InvalidPhone) as raised:
         normalise_phone(raw)
     assert isinstance(raised.value, ValueError)
-    assert repr(raw) in str(raised.value)  # tells the resident what was wrong
+    assert raised.value.code == code
+    if raw:
+        assert repr(raw[:40]) in str(raised.value)  # the words name what was typed
+
+
+def test_finnish_numbers_in_every_written_form_and_foreign_ones_with_plus():
+    assert normalise_phone("09 310 12345") == "+358931012345"
+    assert normalise_phone("+46 70 123 45 67") == normalise_phone("0046 70 123 45 67")
 
 
 # --- postal_codes_in --------------------------------------------------------------------------
