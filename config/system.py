@@ -17,6 +17,7 @@ from config.clock import Clock
 from config.jobs import Handler, InProcessJobs, RqJobs
 from config.reference_data import ReferenceData, load_reference_data
 from config.settings import Settings
+from inbox.attachments import Limits
 from inbox.crypto import Sealer
 from inbox.db import make_engine, make_sessionmaker, migrate
 from inbox.outbound import Outbound
@@ -103,7 +104,9 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
                            partner_domains=frozenset(
                                d for p in reference.partners for d in p.domains),
                            partner_check=PartnerCheck(settings.trusted_authserv_ids,
-                                                      dns_txt(settings.dkim_dns)))
+                                                      dns_txt(settings.dkim_dns)),
+                           limits=Limits(settings.attachment_max_bytes,
+                                         settings.attachment_message_max_bytes))
     queue: JobQueue
     if jobs is not None:
         queue = jobs

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from web.attachment_text import AttachmentText
 from web.i18n import Catalogs
 
 
 class RoutingText:
     def __init__(self, catalogs: Catalogs):
         self.catalogs = catalogs
+        self.attachments = AttachmentText(catalogs)
 
     def _t(self, lang: str, key: str, **params: Any) -> str:
         return self.catalogs.gettext(lang, key, **params)
@@ -78,7 +80,10 @@ class RoutingText:
         }
 
     def contact(self, lang: str, contact: dict[str, Any]) -> dict[str, Any]:
-        """A contact JSON with its routing rendered (the stored codes stay in the steps)."""
+        """A contact JSON with its routing rendered (the stored codes stay in the steps), and
+        its attachments' quarantine reasons (`quarantine_text`; the codes stay too)."""
         if isinstance(contact.get("routing"), dict):
             contact["routing"] = self.render(lang, contact["routing"])
+        for message in contact.get("messages") or []:
+            self.attachments.message(lang, message)
         return contact

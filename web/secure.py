@@ -2,8 +2,9 @@
 
 Residents have no account: a link mailed to them, then a one-time code in a second mail
 (`inbox.secure.EmailCode`), then a signed cookie for this link only (HttpOnly, SameSite
-Strict, 30 minutes). Writes check the Origin; uploads are read part by part with limits,
-their type sniffed from the bytes, not taken from the name.
+Strict, 30 minutes). Writes check the Origin; uploads are read part by part with the
+service's attachment limits, and judged by the mail's rule (`inbox.attachments.judge`):
+the type sniffed from the bytes, not taken from the name, nothing the mail would hold.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ import aiohttp_jinja2
 from aiohttp import BodyPartReader, web
 from sqlalchemy.orm import Session
 
+from inbox.attachments import Limits, judge
 from inbox.errors import Problem, require_storable
 from inbox.inbound import Inbound, InboundAttachment
 from inbox.ports import JobQueue
@@ -35,32 +37,34 @@ from inbox.secure import (
 from inbox.store import Store
 from router.identify import normalise_email
 from router.pipeline import Router
+from web.attachment_text import megabytes
 from web.i18n import Catalogs, language
 
-FILE_MB, TOTAL_MB, MAX_FILES = 10, 20, 10
+MAX_FILES = 10
 SESSION = timedelta(minutes=30)
-ACCEPT = ".pdf,.png,.jpg,.jpeg,.gif,.tif,.tiff,.txt,.docx,.xlsx,.pptx,.odt,.ods,.odp"
-SIGNATURES = ((b"%PDF-", "application/pdf"), (b"\x89PNG\r\n\x1a\n", "image/png"),
-              (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"),
-              (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff"))
-OFFICE = {".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp"}  # zip containers, no macros
+ACCEPT = (".pdf,.png,.jpg,.jpeg,.gif,.tif,.tiff,.webp,.heic,.txt,.doc,.xls,.ppt,.docx,.xlsx,"
+          ".pptx,.odt,.ods,.odp")
+# What a resident may send, as `judge` sniffs it: documents and pictures, never archives,
+# programs or web pages; office files only without macros (judge holds those).
+ACCEPTED_TYPES = frozenset({
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/tiff", "image/webp",
+    "image/heic", "text/plain", "application/msword", "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+})
 
 
-def sniff(name: str, data: bytes) -> str | None:
-    """The content type the bytes really are, if it is one we take; else None."""
-    for magic, kind in SIGNATURES:
-        if data.startswith(magic):
-            return kind
-    suffix = name[name.rfind("."):].lower() if "." in name else ""
-    if data.startswith(b"PK\x03\x04") and suffix in OFFICE:
-        return "application/zip"
-    if suffix == ".txt":
-        try:
-            data.decode("utf-8")
-            return "text/plain"
-        except UnicodeDecodeError:
-            return None
-    return None
+def accepted_type(name: str, data: bytes) -> str | None:
+    """The sniffed content type when the portal takes the file: one of ACCEPTED_TYPES and
+    nothing the mail's rule would quarantine (a program named .pdf, a macro document)."""
+    verdict = judge(name, data)
+    if verdict.quarantine is not None or verdict.content_type not in ACCEPTED_TYPES:
+        return None
+    return verdict.content_type
 
 
 def mask(email: str) -> str:
@@ -80,6 +84,7 @@ class SecurePortal:
     privacy_url: str
     allow_code: Callable[[str], bool]  # code mails per link
     allow_new: Callable[[str], bool]  # compose links per client address
+    limits: Limits = field(default_factory=Limits)  # Settings' attachment limits, as mail
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/s/{token}", self.show), web.post("/s/{token}/code", self.send_code),
@@ -93,7 +98,9 @@ class SecurePortal:
         response = aiohttp_jinja2.render_template(
             "secure.html", request, {**self.catalogs.for_language(lang),
                                      "privacy_url": self.privacy_url, "accept": ACCEPT,
-                                     "file_mb": FILE_MB, "total_mb": TOTAL_MB, **context})
+                                     "file_mb": megabytes(self.limits.file, lang),
+                                     "total_mb": megabytes(self.limits.message, lang),
+                                     **context})
         response.set_status(status)
         return response
 
@@ -163,7 +170,7 @@ class SecurePortal:
         if state.expired or state.locked_until or not self._identified(request, state.id):
             return await self.show(request)
         try:
-            nonce, text, files = await self._read_upload(request, t)
+            nonce, text, files = await self._read_upload(request, lang, t)
         except ValueError as exc:
             return await self.show(request, error=str(exc), status=400)
         await self.store.call(self._store_message, state.id, nonce, text, files)
@@ -210,7 +217,7 @@ class SecurePortal:
         if origin is not None and origin != f"{request.scheme}://{request.host}":
             raise Problem(403, "Forbidden", f"origin {origin} may not write here")
 
-    async def _read_upload(self, request: web.Request, t: Callable[..., str]
+    async def _read_upload(self, request: web.Request, lang: str, t: Callable[..., str]
                            ) -> tuple[str, str, list[InboundAttachment]]:
         nonce, text, total = "", "", 0
         files: list[InboundAttachment] = []
@@ -231,13 +238,14 @@ class SecurePortal:
             data = bytearray()
             while chunk := await part.read_chunk():
                 data += chunk
-                if len(data) > FILE_MB * 2**20:
-                    raise ValueError(t("A file is larger than %(mb)s MB.", mb=FILE_MB))
+                if len(data) > self.limits.file:
+                    raise ValueError(t("A file is larger than %(mb)s MB.",
+                                       mb=megabytes(self.limits.file, lang)))
             total += len(data)
-            if total > TOTAL_MB * 2**20 or len(files) >= MAX_FILES:
+            if total > self.limits.message or len(files) >= MAX_FILES:
                 raise ValueError(t("The files are larger than %(mb)s MB together.",
-                                   mb=TOTAL_MB))
-            kind = sniff(part.filename, bytes(data))
+                                   mb=megabytes(self.limits.message, lang)))
+            kind = accepted_type(part.filename, bytes(data))
             if kind is None:
                 raise ValueError(t("%(name)s is not a PDF, an image or an office document.",
                                    name=part.filename[:100]))

@@ -25,6 +25,7 @@ from channels.email.reports import (
     verp_message_id,
 )
 from channels.email.secure_mail import Words, notification, portal_mail, receipt_mail
+from inbox.attachments import Limits
 from inbox.contacts import mark_delivery
 from inbox.inbound import Inbound
 from inbox.models import Contact, Message
@@ -67,6 +68,7 @@ class EmailJobs:
     partner_check: PartnerCheck | None = None
     public_url: str = "http://127.0.0.1:8080"
     secure_link_days: int = 30
+    limits: Limits = field(default_factory=Limits)  # attachments: Settings' limits
 
     def process(self, raw_id: int) -> None:
         """Parse outside any transaction (it is the slow part), then route in one."""
@@ -86,7 +88,8 @@ class EmailJobs:
             inbound = self._with_partner_proof(inbound_from(
                 message, raw.id, raw.idempotency_key, raw.received_at,
                                    auto_reply=is_auto_reply(message),
-                envelope_sender=str((raw.envelope or {}).get("mail_from") or "") or None),
+                envelope_sender=str((raw.envelope or {}).get("mail_from") or "") or None,
+                limits=self.limits),
                 raw.data, message, raw.envelope or {})
         except Unparseable as exc:
             log.warning("raw mail %s kept for manual handling: %s", raw_id, exc)

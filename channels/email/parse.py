@@ -11,7 +11,7 @@ from email.utils import getaddresses
 
 import bleach
 
-from channels.email.attachments import Limits, judge, too_large
+from inbox.attachments import Limits, Reason, judge, reason, stored_reason
 from inbox.inbound import Inbound, InboundAttachment
 from inbox.quoting import FORWARDED, clean_subject
 
@@ -153,14 +153,14 @@ def _filename(part: MIMEPart) -> str:
     return fit(name or "attachment", 255) or "attachment"
 
 
-def _held_inside(inner: MIMEPart) -> str | None:
+def _held_inside(inner: MIMEPart) -> Reason | None:
     """A forwarded mail that carries a program is held like the program."""
     for part in inner.iter_attachments():
         data = _payload(part)
-        reason = (_held_inside(f) if (f := _forwarded(part)) is not None
-                  else judge(_filename(part), data).quarantine)
-        if reason:
-            return f"a forwarded message holding {reason} ({_filename(part)[:100]})"
+        held = (_held_inside(f) if (f := _forwarded(part)) is not None
+                else judge(_filename(part), data).quarantine)
+        if held is not None:
+            return reason("forwarded", inner=held, name=_filename(part)[:100])
     return None
 
 
@@ -173,6 +173,15 @@ def _attachment_parts(message: MIMEPart) -> list[MIMEPart]:
     return list(message.iter_attachments())
 
 
+def _too_large(size: int, total: int, limits: Limits) -> Reason | None:
+    """Over the per-file limit, or past the message's total with the files before it."""
+    if size > limits.file:
+        return reason("too_large.file", size=size, limit=limits.file)
+    if total + size > limits.message:
+        return reason("too_large.message", size=size, limit=limits.message)
+    return None
+
+
 def attachments_of(message: MIMEPart, limits: Limits) -> tuple[InboundAttachment, ...]:
     """Every attachment with its sniffed type; held ones with their reason; a part over the
     per-file limit, or past the per-message total, listed with its size but not its bytes."""
@@ -180,25 +189,19 @@ def attachments_of(message: MIMEPart, limits: Limits) -> tuple[InboundAttachment
     total = 0
     for part in _attachment_parts(message):
         name, data = _filename(part), _payload(part)
-        if len(data) > limits.file:
+        if (over := _too_large(len(data), total, limits)) is not None:
             found.append(InboundAttachment(name, part.get_content_type()[:255], b"",
-                                           too_large(len(data), limits.file, "per file"),
-                                           len(data)))
-            continue
-        if total + len(data) > limits.message:
-            found.append(InboundAttachment(name, part.get_content_type()[:255], b"",
-                                           too_large(len(data), limits.message,
-                                                     "for a message's files together"),
-                                           len(data)))
+                                           over.stored(), len(data)))
             continue
         total += len(data)
         inner = _forwarded(part)
         if inner is not None:
-            found.append(InboundAttachment(name, "message/rfc822", data, _held_inside(inner)))
+            found.append(InboundAttachment(name, "message/rfc822", data,
+                                           stored_reason(_held_inside(inner))))
             continue
         verdict = judge(name, data)
         found.append(InboundAttachment(name, verdict.content_type[:255], data,
-                                       verdict.quarantine))
+                                       stored_reason(verdict.quarantine)))
     return tuple(found)
 
 
@@ -271,7 +274,7 @@ def inbound_from(message: EmailMessage, raw_id: int, idempotency_key: str,
         sender, name = _sender(message, envelope_sender)
         message = _with_usable_boundary(message)
         text, html = _body(message)
-        attachments = attachments_of(message, limits or Limits.from_env())
+        attachments = attachments_of(message, limits or Limits())  # the service passes its own
         forwards = [_forwarded_text(inner) for part in _attachment_parts(message)
                     if (inner := _forwarded(part)) is not None]
         text = "\n\n".join(t for t in (text, *forwards) if t).strip()

@@ -52,7 +52,18 @@ async def test_a_program_named_pdf_is_held_for_leads_only(service: Service):
     detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", ville)
     [a] = detail["messages"][0]["attachments"]
     assert a["filename"] == "lasku.pdf" and a["content_type"] == "application/x-msdownload"
-    assert "Windows program" in a["quarantine_reason"] and "named .pdf" in a["quarantine_reason"]
+    assert a["state"] == "quarantined"
+    assert a["quarantine_reason"] == {"code": "disguised", "params": {
+        "what": {"code": "program.pe", "params": {}}, "suffix": ".pdf"}}
+    assert a["quarantine_text"] == ("Windows-ohjelma (PE/MZ-suoritettava tiedosto), nimetty "
+                                    "päätteellä .pdf näyttämään muulta")  # Finnish by default
+    english = await service.get_json(f"/api/v1/contacts/{contact['id']}?lang=en", ville)
+    assert english["messages"][0]["attachments"][0]["quarantine_text"] == (
+        "a Windows program (PE/MZ executable), named .pdf to look like something else")
+    async with service.http.get(f"{service.url}/api/v1/contacts/{contact['id']}",
+                                headers={**service.auth(ville), "Accept-Language": "sv"}) as r:
+        swedish = (await r.json())["messages"][0]["attachments"][0]
+    assert swedish["quarantine_text"].startswith("ett Windows-program")
     status, body = await _download(service, contact["id"], a["id"], ville)
     assert status == 403 and b"only a lead or an admin can download it" in body
     assert "attachment" not in _views(service, contact["id"], "ville@hel.fi")
@@ -63,7 +74,7 @@ async def test_a_program_named_pdf_is_held_for_leads_only(service: Service):
     async with service.http.get(f"{service.url}/contacts/{contact['id']}",
                                 headers=service.auth(ville)) as r:
         page = await r.text()
-    assert "lasku.pdf" in page and "karanteenissa" in page and "Windows program" in page
+    assert "lasku.pdf" in page and "karanteenissa: Windows-ohjelma (PE/MZ" in page
     assert f"/attachments/{a['id']}\"" not in page
 
 
@@ -78,7 +89,9 @@ async def test_macro_documents_are_held(service: Service):
     [contact] = await service.wait_contacts(lead, 1)
     detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", lead)
     docm, xlsm = detail["messages"][0]["attachments"]
-    assert "macros" in docm["quarantine_reason"] and "macros" in xlsm["quarantine_reason"]
+    assert docm["quarantine_reason"] == xlsm["quarantine_reason"] == {"code": "macro.vba",
+                                                                       "params": {}}
+    assert docm["quarantine_text"] == "Office-asiakirja, jossa on makroja (VBA-projekti)"
     assert docm["content_type"].endswith("wordprocessingml.document")
     assert xlsm["content_type"].endswith("spreadsheetml.sheet")
 
@@ -97,12 +110,42 @@ async def test_a_30_mb_attachment_is_listed_as_too_large_and_the_mail_is_a_conta
     detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", lead)
     large, small = detail["messages"][0]["attachments"]
     assert (large["filename"], large["size"]) == ("sopimus.pdf", 30_000_000)
-    assert large["quarantine_reason"].startswith("too large")
-    assert small["quarantine_reason"] is None
+    assert large["state"] == "not_stored"
+    assert large["quarantine_reason"] == {"code": "too_large.file",
+                                          "params": {"size": 30_000_000, "limit": 10_000_000}}
+    assert large["quarantine_text"] == "liian suuri: 30 Mt, yli tiedostokohtaisen rajan 10 Mt"
+    assert small["state"] == "stored" and small["quarantine_reason"] is None
     status, body = await _download(service, contact["id"], large["id"], lead)
     assert status == 404 and b"raw mail still holds it" in body
     assert (await _download(service, contact["id"], small["id"], lead)) == (200,
                                                                             b"%PDF-1.4 pieni")
+
+
+async def test_the_attachment_limits_are_the_services_settings(service: Service):
+    await service.restart(YHTEYS_ATTACHMENT_MAX_BYTES="3000",
+                          YHTEYS_ATTACHMENT_MESSAGE_MAX_BYTES="4000")
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    m = mail("Kolme liitettä, 00320 Helsinki")
+    for name, size in (("iso.pdf", 3500), ("eka.pdf", 2500), ("toka.pdf", 2000)):
+        m.add_attachment(b"%PDF-1.4\n" + b"0" * (size - 9), maintype="application",
+                         subtype="pdf", filename=name)
+    await send(service, m)
+    [contact] = await service.wait_contacts(lead, 1)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}?lang=en", lead)
+    big, first, second = detail["messages"][0]["attachments"]
+    assert big["quarantine_reason"] == {"code": "too_large.file",
+                                        "params": {"size": 3500, "limit": 3000}}
+    assert (first["state"], first["size"]) == ("stored", 2500)
+    assert second["quarantine_reason"] == {"code": "too_large.message",
+                                           "params": {"size": 2000, "limit": 4000}}
+    assert second["quarantine_text"] == ("too large: 2 kB, over the limit of 4 kB for a "
+                                         "message's files together")
+    async with service.http.get(f"{service.url}/contacts/{contact['id']}",
+                                headers=service.auth(lead)) as r:
+        page = await r.text()
+    assert "ei tallennettu: liian suuri: 3,5 kt, yli tiedostokohtaisen rajan 3 kt" in page
+    status, body = await _download(service, contact["id"], second["id"], lead)
+    assert status == 404 and b"raw mail still holds it" in body
 
 
 async def test_a_forwarded_mail_keeps_its_bytes_and_text(service: Service):

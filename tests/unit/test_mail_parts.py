@@ -9,8 +9,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from channels.email.attachments import Limits, judge, sniff
 from channels.email.parse import inbound_from
+from inbox.attachments import Limits, Reason, judge, read_reason, sniff
 from inbox.quoting import FORWARDED, clean_subject, quoted_from, reply_subject
 
 PE = b"MZ\x90\x00" + b"\x00" * 56 + (64).to_bytes(4, "little") + b"PE\x00\x00" + b"\x00" * 200
@@ -53,29 +53,50 @@ def test_harmless_types_are_sniffed_from_the_bytes(data: bytes, kind: str):
     assert (verdict.content_type, verdict.quarantine) == (kind, None)
 
 
-@pytest.mark.parametrize(("name", "data", "words"), [
-    ("lasku.pdf", PE, "Windows program"),
-    ("lasku.pdf", PE, "named .pdf"),
-    ("ohjelma", b"\x7fELF\x02\x01\x01" + b"\x00" * 60, "ELF"),
-    ("app", b"\xcf\xfa\xed\xfe" + b"\x00" * 60, "Mach-O"),
-    ("sopimus.docx", DOCM, "vbaProject.bin"),
-    ("taulukko.xlsm", XLSM, "macros"),
+@pytest.mark.parametrize(("name", "data", "held"), [
+    ("lasku.pdf", PE, Reason("disguised", {"what": Reason("program.pe"), "suffix": ".pdf"})),
+    ("ohjelma.exe", PE, Reason("program.pe")),
+    ("ohjelma", b"\x7fELF\x02\x01\x01" + b"\x00" * 60, Reason("program.elf")),
+    ("app", b"\xcf\xfa\xed\xfe" + b"\x00" * 60, Reason("program.macho")),
+    ("Main.class", b"\xca\xfe\xba\xbe\x00\x00\x00\x34", Reason("program.java")),
+    ("sopimus.docx", DOCM, Reason("macro.vba")),
+    ("taulukko.xlsm", XLSM, Reason("macro.vba")),
+    ("sopimus.docx", _zip({"[Content_Types].xml": b"<Types>macroEnabled</Types>",
+                           "word/document.xml": b"<w/>"}), Reason("macro.content_type")),
     ("vanha.doc", OLE_HEAD + "WordDocument".encode("utf-16-le")
-     + "_VBA_PROJECT".encode("utf-16-le"), "VBA project"),
-    ("tiedot.docm", DOCX, ".docm"),
-    ("lasku.js", b"var x = new ActiveXObject('WScript.Shell');", ".js"),
-    ("run.vbs", b"CreateObject(\"WScript.Shell\").Run \"calc\"", ".vbs"),
-    ("aja.bat", b"@echo off\r\ndel /q *", ".bat"),
-    ("x.ps1", b"Invoke-WebRequest http://x", ".ps1"),
-    ("kuva.jpg.lnk", b"L\x00\x00\x00\x01\x14\x02\x00" + b"\x00" * 60, "shortcut"),
-    ("sivu.hta", b"<html><script>", ".hta"),
-    ("skripti", b"#!/bin/sh\nrm -rf ~\n", "script"),
-    ("paketti.zip", _zip({"lasku.pdf.exe": PE}), "lasku.pdf.exe"),
+     + "_VBA_PROJECT".encode("utf-16-le"), Reason("macro.vba")),
+    ("tiedot.docm", DOCX, Reason("macro.suffix", {"suffix": ".docm"})),
+    ("laskelma.ods", _zip({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
+                           "Basic/Standard/Module1.xml": b"<x/>"}),
+     Reason("macro.opendocument")),
+    ("lasku.js", b"var x = new ActiveXObject('WScript.Shell');",
+     Reason("runs_when_opened", {"suffix": ".js"})),
+    ("run.vbs", b"CreateObject(\"WScript.Shell\").Run \"calc\"",
+     Reason("runs_when_opened", {"suffix": ".vbs"})),
+    ("aja.bat", b"@echo off\r\ndel /q *", Reason("runs_when_opened", {"suffix": ".bat"})),
+    ("x.ps1", b"Invoke-WebRequest http://x", Reason("runs_when_opened", {"suffix": ".ps1"})),
+    ("kuva.jpg.lnk", b"L\x00\x00\x00\x01\x14\x02\x00" + b"\x00" * 60, Reason("shortcut")),
+    ("sivu.hta", b"<html><script>", Reason("runs_when_opened", {"suffix": ".hta"})),
+    ("skripti", b"#!/bin/sh\nrm -rf ~\n", Reason("script")),
+    ("paketti.zip", _zip({"lasku.pdf.exe": PE}),
+     Reason("archive.program", {"name": "lasku.pdf.exe"})),
+    # A zip whose first entry claims a type is no OpenDocument: its program is still found.
+    ("lasku.zip", _zip({"mimetype": b"application/pdf", "lasku.exe": PE}),
+     Reason("archive.program", {"name": "lasku.exe"})),
 ])
 def test_programs_and_macro_documents_are_held_with_the_reason(name: str, data: bytes,
-                                                               words: str):
+                                                               held: Reason):
     verdict = judge(name, data)
-    assert verdict.quarantine is not None and words in verdict.quarantine, verdict
+    assert verdict.quarantine == held, verdict
+    assert read_reason(held.stored()) == held  # stored as JSON, read back the same
+
+
+def test_an_encrypted_zip_is_held():
+    data = bytearray(_zip({"tiedot.txt": b"salainen"}))
+    data[6] |= 0x1  # the local header's "encrypted" flag
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 8] |= 0x1  # ... and the central directory's
+    assert judge("tiedot.zip", bytes(data)).quarantine == Reason("archive.encrypted")
 
 
 def test_a_text_file_that_starts_with_mz_is_text():
@@ -100,7 +121,9 @@ def test_a_renamed_program_is_stored_with_its_sniffed_type_and_held():
     m.add_attachment(PE, maintype="application", subtype="pdf", filename="lasku.pdf")
     [a] = _inbound(m).attachments
     assert a.content_type == "application/x-msdownload" and a.data == PE
-    assert a.quarantine_reason and "named .pdf" in a.quarantine_reason
+    held = read_reason(a.quarantine_reason)
+    assert held == Reason("disguised", {"what": Reason("program.pe"), "suffix": ".pdf"})
+    assert held is not None and not held.not_stored
 
 
 def test_parts_over_the_limits_are_listed_without_their_bytes():
@@ -113,11 +136,13 @@ def test_parts_over_the_limits_are_listed_without_their_bytes():
                      filename="b.pdf")
     big, first, second = _inbound(m, Limits(file=1000, message=1500)).attachments
     assert (big.data, big.size, big.filename) == (b"", 2005, "iso.pdf")
-    assert big.quarantine_reason and big.quarantine_reason.startswith("too large")
-    assert "per file" in big.quarantine_reason
+    assert read_reason(big.quarantine_reason) == Reason("too_large.file",
+                                                        {"size": 2005, "limit": 1000})
     assert first.quarantine_reason is None and len(first.data) == 905
     assert second.data == b"" and second.size == 905
-    assert second.quarantine_reason and "together" in second.quarantine_reason
+    left_out = read_reason(second.quarantine_reason)
+    assert left_out == Reason("too_large.message", {"size": 905, "limit": 1500})
+    assert left_out is not None and left_out.not_stored
 
 
 def test_a_forwarded_mail_keeps_its_bytes_and_its_text():
@@ -151,7 +176,9 @@ def test_a_forwarded_mail_that_carries_a_program_is_held():
     m = _mail()
     m.add_attachment(inner)
     [a] = _inbound(m).attachments
-    assert a.quarantine_reason and a.quarantine_reason.startswith("a forwarded message holding")
+    assert read_reason(a.quarantine_reason) == Reason("forwarded", {
+        "inner": Reason("disguised", {"what": Reason("program.pe"), "suffix": ".pdf"}),
+        "name": "lasku.pdf"})
 
 
 @pytest.mark.parametrize(("raw", "clean"), [
