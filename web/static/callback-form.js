@@ -69,6 +69,12 @@
     const value = FIELDS.preferred_time.value;
     return value === "" ? null : windows[Number(value)] || null;
   }
+  function showChosen() {
+    const chosen = chosenWindow(), line = $("yh-cb-window-chosen");
+    line.textContent = chosen ? t("callback.windows.chosen", { when: chosen.label }) : "";
+    line.hidden = !chosen;
+  }
+  FIELDS.preferred_time.addEventListener("change", showChosen);
   function fillWindows(list) {
     const before = chosenWindow();
     const select = FIELDS.preferred_time;
@@ -77,6 +83,7 @@
     list.forEach((w, i) => select.add(new Option(w.label, String(i))));
     const again = before && list.findIndex((w) => w.from === before.from && w.to === before.to);
     select.value = again !== null && again >= 0 ? String(again) : "";
+    showChosen();
   }
   async function loadWindows() {
     const postal = FIELDS.postal_code.value.trim();
