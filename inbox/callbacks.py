@@ -27,6 +27,7 @@ from inbox.store import emit
 STATES = ("queued", "claimed", "done", "failed", "cancelled")
 RESULTS = ("reached", "no_answer", "wrong_number")
 CLAIM_TRIES = 8
+URGENCY_PRIORITY = {"normal": 0, "high": 1, "urgent": 2}  # a contact's urgency: its priority
 
 
 @dataclass(frozen=True)

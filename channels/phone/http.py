@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from channels.phone.words import Speaker
 from inbox.access import Principal
 from inbox.callbacks import (
+    URGENCY_PRIORITY,
     QueueRules,
     Window,
     add_callback,
@@ -155,7 +156,7 @@ class PhoneChannel:
             session, phone=inbound.sender_phone or "", postal_code=inbound.postal_code,
             area_code=contact.area_code, language=inbound.language or "fi",
             reason=inbound.topic, topic=inbound.text, window=window,
-            priority=1 if contact.urgency == "high" else 0, contact_id=contact.id,
+            priority=URGENCY_PRIORITY.get(contact.urgency, 0), contact_id=contact.id,
             source="form", rules=self.rules, now=self.clock())
         return {"id": callback.id, "area": callback.area_code,
                 "expected": {"from": window.start.isoformat(), "to": window.end.isoformat()}

@@ -24,7 +24,13 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inbox.callbacks import QueueRules, add_callback, cancel_missed_call, has_pending
+from inbox.callbacks import (
+    URGENCY_PRIORITY,
+    QueueRules,
+    add_callback,
+    cancel_missed_call,
+    has_pending,
+)
 from inbox.errors import Problem, bad_request, unauthorized
 from inbox.inbound import Inbound
 from inbox.models import Contact
@@ -130,7 +136,7 @@ class TelephonyEvents:
         call.contact_id, call.resident_id = contact.id, contact.resident_id
         add_callback(session, phone=phone, postal_code=None, area_code=contact.area_code,
                      language=contact.language or "fi", reason=None, topic="", window=None,
-                     priority=1 if contact.urgency == "high" else 0, contact_id=contact.id,
+                     priority=URGENCY_PRIORITY.get(contact.urgency, 0), contact_id=contact.id,
                      source="missed_call", rules=self.rules, now=now)
 
 

@@ -202,7 +202,7 @@ async def test_urgent_topic_is_claimed_before_an_older_normal_one(service: Servi
     status, second = await claim(service, irma)
     assert status == 200 and second is not None and second["id"] == normal["id"]
     contact = await service.get_json(f"/api/v1/contacts/{first['contact_id']}", irma)
-    assert contact["urgency"] == "high" and contact["reason"] == 12  # Häätö
+    assert contact["urgency"] == "urgent" and contact["reason"] == 12  # Häätö, tomorrow
 
 
 async def test_logged_call_joins_the_residents_open_case(service: Service):
