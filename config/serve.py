@@ -129,7 +129,7 @@ async def start(settings: Settings) -> Running:
         extra_openapi={**phone_openapi.PATHS, **chat_api.openapi()},
         trusted_proxies=settings.trusted_proxies, widget_origins=settings.widget_origins,
         privacy_url=settings.privacy_url, catalogs=catalogs, jobs=system.jobs,
-        clock=system.clock.now, callback_rules=rules,
+        clock=system.clock.now, callback_rules=rules, router=system.router,
         portal=SecurePortal(system.store, system.router, system.jobs, settings.secret_key,
                             system.clock.now, catalogs, settings.cookie_secure,
                             settings.privacy_url, RateLimit(5, 3600).allow,

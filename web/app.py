@@ -18,13 +18,15 @@ from inbox.callbacks import QueueRules
 from inbox.outbound import Outbound
 from inbox.ports import JobQueue
 from inbox.store import Store
+from router.pipeline import Router
 from web.api import ContactsApi
 from web.auth import auth_middleware
 from web.callback_page import CallbackPage
 from web.forwarded import forwarded_middleware
 from web.i18n import Catalogs
 from web.openapi import document
-from web.pages import Pages
+from web.pages import CATALOGS, Pages
+from web.phone_pages import PhonePages
 from web.problems import problems, security_headers
 from web.routing_text import RoutingText
 from web.secure import SecurePortal
@@ -53,6 +55,7 @@ class WebConfig:
     extra_openapi: dict[str, Any] = field(default_factory=dict)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     callback_rules: QueueRules = field(default_factory=QueueRules)
+    router: Router | None = None  # "log a call" routes the call it logs
 
 
 def _ping(session: Session) -> None:
@@ -70,6 +73,7 @@ def build_app(cfg: WebConfig) -> web.Application:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         lambda m: m, lambda s, p, n: s if n == 1 else p, newstyle=True)  # pages pass their own
     env.globals["labels"] = cfg.labels
+    app[CATALOGS] = cfg.catalogs
     openapi = document(cfg.extra_openapi)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -87,8 +91,8 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(cfg.extra_routes)
     if cfg.portal is not None:
         app.add_routes(cfg.portal.routes())
-    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs), cfg.clock,
-                         cfg.callback_rules).routes())
+    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
+    app.add_routes(PhonePages(cfg.store, cfg.router, cfg.clock, cfg.callback_rules).routes())
     app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
     app.add_routes(CallbackPage(cfg.catalogs, cfg.privacy_url).routes())
     app.router.add_static("/static/", HERE / "static")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -14,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see
-from inbox.callbacks import QueueRules, claim_next, queue, record_attempt
 from inbox.chat import MAX_NOTE, transfer
 from inbox.contacts import close, take
 from inbox.errors import Problem, require_storable
@@ -26,21 +23,38 @@ from inbox.store import Store
 from inbox.views import FOLDERS, attachment_data, contact_detail, list_contacts, message_html
 from web.api import path_id
 from web.auth import CSRF, require_staff
+from web.i18n import Catalogs
 from web.routing_text import RoutingText
 
 FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+CATALOGS = web.AppKey("catalogs", Catalogs)  # set by web/app.py: the counsellor UI's words
 
 
-def _page(request: web.Request, template: str, who: Principal | None, **context: object
-          ) -> web.Response:
+def render_page(request: web.Request, template: str, who: Principal | None,
+                **context: object) -> web.Response:
     return aiohttp_jinja2.render_template(
-        template, request, {"who": who, "csrf_token": request.get(CSRF), **context})
+        template, request, {"who": who, "csrf_token": request.get(CSRF),
+                            **counsellor_words(request), **context})
 
 
 def _reader_language(request: web.Request) -> str:
     """The counsellor UI is Finnish; `?lang=sv|en` shows the routing texts in another."""
     lang = request.query.get("lang", "fi")
     return lang if lang in ("fi", "sv", "en") else "fi"
+
+
+def counsellor_words(request: web.Request) -> dict[str, Any]:
+    """`_`, `gettext`, `ngettext` for the counsellor UI's newer text (counsellor.po, English
+    msgids): Finnish unless `?lang=sv|en`; `ui_lang` says which, `lang_query` keeps it in
+    a form's action."""
+    lang = _reader_language(request)
+    kept = {"ui_lang": lang, "lang_query": "" if lang == "fi" else f"?lang={lang}"}
+    catalogs = request.config_dict.get(CATALOGS)
+    if catalogs is None:
+        return kept
+    words = catalogs.for_language(lang)
+    return {"_": words["_"], "gettext": words["gettext"], "ngettext": words["ngettext"],
+            **kept}
 
 
 def _storable(text: str) -> bool:
@@ -80,8 +94,6 @@ class Pages:
     store: Store
     outbound: Outbound
     text: RoutingText
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-    rules: QueueRules = field(default_factory=QueueRules)
 
     def _rendered(self, lang: str, contact: dict[str, Any]) -> dict[str, Any]:
         """The contact with its routing in words."""
@@ -100,9 +112,6 @@ class Pages:
             web.post("/contacts/{id}/transfer", self.transfer),
             web.get("/contacts/{id}/attachments/{aid}", self.attachment),
             web.get("/contacts/{id}/messages/{mid}/html", self.html_frame),
-            web.get("/callbacks", self.callbacks),
-            web.post("/callbacks/claim", self.claim),
-            web.post("/callbacks/{id}/attempts", self.callback_attempt),
             web.post("/me/availability", self.availability),
         ]
 
@@ -118,8 +127,8 @@ class Pages:
         lang = _reader_language(request)
         items = [self._rendered(lang, c) for c in items]
         transferred = request.query.get("transferred", "")
-        return _page(request, "inbox.html", who, items=items, folder=folder,
-                     transferred=transferred if transferred.isdigit() else None)
+        return render_page(request, "inbox.html", who, items=items, folder=folder,
+                           transferred=transferred if transferred.isdigit() else None)
 
     async def contact(self, request: web.Request) -> web.Response:
         return await self._contact_page(request, TransferForm())
@@ -131,9 +140,11 @@ class Pages:
         lang = _reader_language(request)
         staff = [s for s in await self.store.call(staff_directory)
                  if s["id"] != who.staff_id]
-        response = _page(request, "contact.html", who, contact=self._rendered(lang, contact),
-                         lang=lang, staff=staff, transfer=form, max_note=MAX_NOTE,
-                         transferred=request.query.get("transferred") == "1")
+        response = render_page(request, "contact.html", who,
+                               contact=self._rendered(lang, contact), lang=lang, staff=staff,
+                               transfer=form, max_note=MAX_NOTE,
+                               transferred=request.query.get("transferred") == "1",
+                               phone_notice=request.query.get("phone_notice", ""))
         response.set_status(status)
         return response
 
@@ -232,26 +243,6 @@ class Pages:
         response.headers["Content-Security-Policy"] = FRAME_CSP + "; frame-ancestors 'self'"
         response.headers["X-Frame-Options"] = "SAMEORIGIN"
         return response
-
-    async def callbacks(self, request: web.Request) -> web.Response:
-        who = require_staff(request)
-        items = await self.store.call(queue, who, self.clock(), self.rules, "page.callbacks")
-        return _page(request, "callbacks.html", who, items=items,
-                     claimed=request.query.get("claimed"))
-
-    async def claim(self, request: web.Request) -> web.Response:
-        who = require_staff(request)
-        callback = await self.store.call(claim_next, who, self.clock(), self.rules)
-        target = f"/callbacks?claimed={callback.id}" if callback else "/callbacks?claimed=none"
-        raise web.HTTPSeeOther(target)
-
-    async def callback_attempt(self, request: web.Request) -> web.Response:
-        who = require_staff(request)
-        form = await request.post()
-        await self.store.call(record_attempt, who, path_id(request),
-                              str(form.get("result", "")), str(form.get("notes", "")),
-                              self.clock(), self.rules)
-        raise web.HTTPSeeOther("/callbacks")
 
     async def availability(self, request: web.Request) -> web.Response:
         who = require_staff(request)

@@ -1,18 +1,21 @@
-// Live counsellor pages: the /inbox namespace says which contact changed; the page re-reads
-// itself and swaps the parts that can change. Times are shown in Helsinki time.
+// Live counsellor pages: the /inbox namespace says which contact or callback changed; the
+// page re-reads itself and swaps the parts that can change. Times are shown in Helsinki time.
 // On a chat contact's page it also shows whether the resident is online, typing or gone, and
-// tells the resident when the counsellor is writing.
+// tells the resident when the counsellor is writing. On every page it shows who is calling
+// when the counsellor's desk phone rings (call.ringing, only to them), until it is answered.
 (function () {
   "use strict";
   const status = document.getElementById("live-status");
-  const LIVE_PARTS = ["contacts", "messages", "callbacks", "facts", "routing"];
+  const LIVE_PARTS = ["contacts", "messages", "callbacks", "my-callbacks", "failed-callbacks",
+                      "facts", "routing", "possible-match"];
+  const LIVE_TEXT = ["queue-summary"];  // live regions: their text changes, the node stays
   const clock = new Intl.DateTimeFormat("fi-FI", {
     day: "numeric", month: "numeric", year: "numeric", hour: "2-digit", minute: "2-digit",
     timeZone: "Europe/Helsinki",
   });
 
   function localTimes(root) {
-    for (const el of root.querySelectorAll("time[datetime]")) {
+    for (const el of root.querySelectorAll("time[datetime]:not([data-keep])")) {
       const at = new Date(el.dateTime);
       if (Number.isNaN(at.getTime())) continue;
       el.textContent = clock.format(at);
@@ -25,8 +28,31 @@
     status.classList.toggle("is-live", live);
   }
 
+  // A part that comes again keeps what is being written in it: an element with the same
+  // data-live-key stays as it is (a callback card with notes half typed).
+  function keepEdited(old, fresh) {
+    for (const el of fresh.querySelectorAll("[data-live-key]")) {
+      const mine = old.querySelector(`[data-live-key="${CSS.escape(el.dataset.liveKey)}"]`);
+      if (mine) el.replaceWith(mine);
+    }
+  }
+  // Focus inside a swapped part goes to the same control in the new one (by id), or to
+  // the part itself when that control is gone (a row someone else took).
+  function focusKey(old) {
+    const active = document.activeElement;
+    if (!active || active === document.body || !old.contains(active)) return null;
+    return active.id || "";
+  }
+  function refocus(fresh, key) {
+    const again = key ? document.getElementById(key) : null;
+    if (again && fresh.contains(again)) again.focus();
+    else if (fresh.hasAttribute("tabindex")) fresh.focus();
+  }
+  const hasLiveParts = LIVE_PARTS.some((id) => document.getElementById(id));
+
   let pending = null;
   function refresh() {
+    if (!hasLiveParts) return;
     // Debounced: a burst of events costs one reload of the page's live parts.
     clearTimeout(pending);
     pending = setTimeout(async function () {
@@ -51,7 +77,17 @@
             if (!known.has(row.dataset.contactId)) row.classList.add("is-new");
           }
         }
+        const focus = focusKey(old);  // before keepEdited: moving an element blurs it
+        keepEdited(old, fresh);
         old.replaceWith(document.adoptNode(fresh));
+        if (focus !== null) refocus(fresh, focus);
+        document.dispatchEvent(new CustomEvent("yhteys:swapped", { detail: fresh }));
+      }
+      for (const id of LIVE_TEXT) {
+        const fresh = doc.getElementById(id), old = document.getElementById(id);
+        if (fresh && old && old.textContent !== fresh.textContent) {
+          old.textContent = fresh.textContent;
+        }
       }
       const ended = doc.getElementById("chat-presence");
       if (ended && ended.dataset.ended) presence.end(ended.dataset.ended, ended.textContent);
@@ -122,6 +158,98 @@
     });
   }
 
+  // --- screen pop: who is calling my desk phone --------------------------------------
+  const callPop = (function () {
+    const region = document.getElementById("call-pop");
+    const wordsEl = document.getElementById("call-pop-words");
+    const words = wordsEl ? JSON.parse(wordsEl.textContent) : {};
+    const shown = new Map();  // call_id -> its notice
+
+    function fill(template, values) {
+      return template.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
+    }
+    function link(href, text) {
+      const a = document.createElement("a");
+      a.href = href;
+      a.className = "call-pop__link";
+      a.textContent = text;
+      return a;
+    }
+    function remove(callId) {
+      const notice = shown.get(callId);
+      if (!notice) return;
+      shown.delete(callId);
+      notice.remove();
+      region.classList.toggle("is-ringing", shown.size > 0);
+    }
+    function ringing(event) {
+      if (!region || typeof event.call_id !== "string" || shown.has(event.call_id)) return;
+      const phone = String(event.phone || "");
+      const notice = document.createElement("div");
+      notice.className = "call-pop__notice";
+      notice.setAttribute("role", "alert");  // a new alert is read out at once
+      notice.dataset.callId = event.call_id;
+      const text = document.createElement("p");
+      text.className = "call-pop__text";
+      let action = null;
+      if (event.known && event.other_area) {
+        text.textContent = fill(words.other_area, { phone: phone });
+      } else if (event.known) {
+        const name = event.name || phone;
+        text.textContent = event.case_id
+          ? fill(words.known, { name: name, case: String(event.case_id) })
+          : fill(words.known_no_case, { name: name });
+        if (event.contact_id) action = link(`/contacts/${Number(event.contact_id)}`, words.open);
+      } else {
+        text.textContent = fill(words.unknown, { phone: phone });
+        action = link("/calls/new?" + new URLSearchParams({ phone: phone, direction: "in" }),
+                      words.log);
+      }
+      const icon = document.createElement("span");
+      icon.className = "hds-icon hds-icon--phone";
+      icon.setAttribute("aria-hidden", "true");
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "call-pop__close";
+      close.setAttribute("aria-label", words.close);
+      const cross = document.createElement("span");
+      cross.className = "hds-icon hds-icon--cross";
+      cross.setAttribute("aria-hidden", "true");
+      close.append(cross);
+      close.addEventListener("click", function () { remove(event.call_id); });
+      notice.append(icon, text);
+      if (action) notice.append(action);
+      notice.append(close);
+      shown.set(event.call_id, notice);
+      region.append(notice);
+      region.classList.add("is-ringing");
+    }
+    return {
+      on(event) {
+        if (event.type === "call.ringing") ringing(event);
+        else if (event.type === "call.answered" || event.type === "call.ended") {
+          remove(event.call_id);
+        }
+      },
+    };
+  })();
+
+  // --- a follow-up of one's case falls due today (raised once, by the timer) -----------
+  function followUpDue(event) {
+    const region = document.getElementById("followup-notices");
+    if (!region || !Number.isInteger(event.case_id)) return;
+    const words = event.kind === "interim_evaluation" ? region.dataset.interim
+                                                       : region.dataset.followUp;
+    const notice = document.createElement("p");
+    notice.className = "followup-notice";
+    notice.textContent = words.replace("{case}", String(event.case_id)) + " ";
+    const open = document.createElement("a");
+    open.href = `/cases/${event.case_id}`;
+    open.textContent = region.dataset.open;
+    notice.append(open);
+    region.append(notice);
+  }
+
   localTimes(document);
   const socket = io("/inbox", { transports: ["websocket"] });
   socket.on("connect", function () {
@@ -138,6 +266,18 @@
   socket.on("connect_error", function () { setStatus("Ei yhteyttä, yritetään uudelleen…", false); });
   socket.on("event", function (event) {
     if (!event || typeof event.type !== "string") return;
+    if (event.type.startsWith("call.")) {
+      callPop.on(event);
+      return;
+    }
+    if (event.type.startsWith("callback.")) {
+      if (document.getElementById("callbacks")) refresh();
+      return;
+    }
+    if (event.type === "followup.due") {
+      followUpDue(event);
+      return;
+    }
     if (contactEl && String(event.contact_id) !== contactEl.dataset.contactId) return;
     if (event.type === "chat.presence") {
       if (event.state === "online") presence.online(); else presence.gone();
