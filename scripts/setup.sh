@@ -22,9 +22,10 @@ die() { log "ERROR: $*"; exit 1; }
 hash_files() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
 # --- 1. Debian packages -------------------------------------------------------------------
-# `setup.sh --run` (make run) skips them: serving needs none of the test tools.
-APT_PACKAGES=(chromium dovecot-imapd swaks)
-[[ ${1:-} == --run ]] && APT_PACKAGES=()
+# `setup.sh --run` (make run) skips the test tools; serving needs pango (WeasyPrint's letters).
+RUN_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0)
+APT_PACKAGES=(chromium dovecot-imapd swaks "${RUN_PACKAGES[@]}")
+[[ ${1:-} == --run ]] && APT_PACKAGES=("${RUN_PACKAGES[@]}")
 missing=()
 for pkg in "${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"}"; do
     # dpkg -s alone also succeeds for removed packages whose config files remain.

@@ -22,8 +22,10 @@ from router.pipeline import Router
 from web.api import ContactsApi
 from web.auth import auth_middleware
 from web.callback_page import CallbackPage
+from web.case_pages import CasePages
 from web.forwarded import forwarded_middleware
 from web.i18n import Catalogs
+from web.letters import Letters, letters_openapi
 from web.openapi import document
 from web.pages import CATALOGS, Pages
 from web.phone_pages import PhonePages
@@ -74,7 +76,7 @@ def build_app(cfg: WebConfig) -> web.Application:
         lambda m: m, lambda s, p, n: s if n == 1 else p, newstyle=True)  # pages pass their own
     env.globals["labels"] = cfg.labels
     app[CATALOGS] = cfg.catalogs
-    openapi = document(cfg.extra_openapi)
+    openapi = document({**cfg.extra_openapi, **letters_openapi()})
 
     async def healthz(request: web.Request) -> web.Response:
         await cfg.store.call(_ping)
@@ -89,9 +91,14 @@ def build_app(cfg: WebConfig) -> web.Application:
                                cfg.jobs).routes())
     app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login).routes())
     app.add_routes(cfg.extra_routes)
+    letters = Letters(cfg.store, cfg.catalogs, cfg.clock)
+    app.add_routes(letters.routes())
+    app.add_routes(CasePages(cfg.store, cfg.clock, cfg.labels.get("steps", {}),
+                             RoutingText(cfg.catalogs), letters, cfg.case_vocabulary).routes())
     if cfg.portal is not None:
         app.add_routes(cfg.portal.routes())
-    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
+    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs),
+                         cfg.clock).routes())
     app.add_routes(PhonePages(cfg.store, cfg.router, cfg.clock, cfg.callback_rules).routes())
     app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
     app.add_routes(CallbackPage(cfg.catalogs, cfg.privacy_url).routes())

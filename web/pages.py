@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -15,6 +17,8 @@ from inbox.access import Principal, can_see
 from inbox.chat import MAX_NOTE, transfer
 from inbox.contacts import close, take
 from inbox.errors import Problem, require_storable
+from inbox.followups import due_soon
+from inbox.hours import HELSINKI
 from inbox.models import Area
 from inbox.outbound import Outbound
 from inbox.phone import log_call_on_contact
@@ -94,6 +98,7 @@ class Pages:
     store: Store
     outbound: Outbound
     text: RoutingText
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # "this week" of follow-ups
 
     def _rendered(self, lang: str, contact: dict[str, Any]) -> dict[str, Any]:
         """The contact with its routing in words."""
@@ -127,8 +132,11 @@ class Pages:
         lang = _reader_language(request)
         items = [self._rendered(lang, c) for c in items]
         transferred = request.query.get("transferred", "")
+        follow_ups = await self.store.call(due_soon, who,
+                                           self.clock().astimezone(HELSINKI).date())
         return render_page(request, "inbox.html", who, items=items, folder=folder,
-                           transferred=transferred if transferred.isdigit() else None)
+                           transferred=transferred if transferred.isdigit() else None,
+                           follow_ups=follow_ups)
 
     async def contact(self, request: web.Request) -> web.Response:
         return await self._contact_page(request, TransferForm())
