@@ -27,6 +27,8 @@ from config.ratelimit import RateLimit
 from config.settings import Settings
 from config.system import System, build_system
 from inbox.callbacks import QueueRules, release_stale_claims
+from inbox.followups import raise_due
+from inbox.hours import HELSINKI
 from inbox.raw import waiting_raw
 from web.app import WebConfig, build_app
 from web.auth import require_staff
@@ -124,12 +126,15 @@ async def start(settings: Settings) -> Running:
         store=system.store, outbound=system.outbound,
         allowed_origins=settings.allowed_origins, cookie_secure=settings.cookie_secure,
         allow_login=RateLimit(20).allow, node_modules=ROOT / "node_modules",
-        labels={"who": system.reference.who_contacted, "reasons": system.reference.reasons},
+        labels={"who": system.reference.who_contacted, "reasons": system.reference.reasons,
+                "steps": system.reference.rent_debt_steps},
         extra_routes=[*phone.routes(), *telephony.routes(), *chat_api.routes()],
         extra_openapi={**phone_openapi.PATHS, **chat_api.openapi()},
         trusted_proxies=settings.trusted_proxies, widget_origins=settings.widget_origins,
         privacy_url=settings.privacy_url, catalogs=catalogs, jobs=system.jobs,
-        clock=system.clock.now, callback_rules=rules, router=system.router,
+        clock=system.clock.now, callback_rules=rules, case_vocabulary=system.case_vocabulary,
+        hours=reference.hours,
+        router=system.router,
         portal=SecurePortal(system.store, system.router, system.jobs, settings.secret_key,
                             system.clock.now, catalogs, settings.cookie_secure,
                             settings.privacy_url, RateLimit(5, 3600).allow,
@@ -165,22 +170,27 @@ async def start(settings: Settings) -> Running:
     await _resume_unfinished(system)
     imap_task = _start_imap(settings, system)
     clock_task = loop.create_task(board.run_clock())
-    sweep_task = loop.create_task(_release_stale_claims(system, rules))
+    sweep_task = loop.create_task(_every_minute(system, rules))
     log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
              settings.smtp_host, smtp_port)
     return Running(system, runner, smtp, http_port, smtp_port, imap_task, chat, board,
                    [clock_task, sweep_task])
 
 
-async def _release_stale_claims(system: System, rules: QueueRules) -> None:
-    """Claims left unresolved go back to the queue by themselves, and the queue pages see
-    it (claiming and listing release them too, so a missed tick loses nothing)."""
+async def _every_minute(system: System, rules: QueueRules) -> None:
+    """The timers: claims left unresolved go back to the queue, follow-ups due today are
+    raised (once: each is marked in the transaction that raises it) and key dates coming
+    closer raise urgency. Claiming and listing release stale claims too, so a missed tick
+    loses nothing."""
     while True:
-        await asyncio.sleep(60)
         try:
-            await system.store.call(release_stale_claims, system.clock.now(), rules)
+            now = system.clock.now()
+            await system.store.call(release_stale_claims, now, rules)
+            await system.store.call(raise_due, now.astimezone(HELSINKI).date(), now,
+                                    system.case_vocabulary)
         except Exception:  # the database may be restarting: try again next minute
-            log.exception("releasing stale callback claims failed")
+            log.exception("a timer failed")
+        await asyncio.sleep(60)
 
 
 async def _abandon(runner: web.AppRunner, system: System) -> None:

@@ -65,6 +65,9 @@ class Settings:
     callback_retry_min: int = 120  # after a no-answer, wait at least this long
     callback_claim_min: int = 30  # an unresolved claim returns to the queue after this
     callback_max_attempts: int = 3
+    urgent_eviction_days: int = 14  # a case's eviction this close makes it urgent
+    high_hearing_days: int = 30  # a district-court hearing this close: high
+    high_discharge_days: int = 7  # a hospital discharge this close: high
     attachment_max_bytes: int = 10_000_000  # one attachment (mail, portal upload)
     attachment_message_max_bytes: int = 25_000_000  # one message's attachments together
 
@@ -140,6 +143,9 @@ class Settings:
             callback_retry_min=int(env.get("YHTEYS_CALLBACK_RETRY_MIN", "120")),
             callback_claim_min=int(env.get("YHTEYS_CALLBACK_CLAIM_MIN", "30")),
             callback_max_attempts=int(env.get("YHTEYS_CALLBACK_MAX_ATTEMPTS", "3")),
+            urgent_eviction_days=int(env.get("YHTEYS_URGENT_EVICTION_DAYS", "14")),
+            high_hearing_days=int(env.get("YHTEYS_HIGH_HEARING_DAYS", "30")),
+            high_discharge_days=int(env.get("YHTEYS_HIGH_DISCHARGE_DAYS", "7")),
             attachment_max_bytes=int(env.get("YHTEYS_ATTACHMENT_MAX_BYTES", "10000000")),
             attachment_message_max_bytes=int(
                 env.get("YHTEYS_ATTACHMENT_MESSAGE_MAX_BYTES", "25000000")),

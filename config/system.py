@@ -25,6 +25,7 @@ from inbox.ports import Deliverers, EventSink, JobQueue
 from inbox.raw import seal_legacy
 from inbox.reference import sync_reference_data
 from inbox.store import Store
+from inbox.taxonomy import CaseVocabulary
 from router.pipeline import Router
 from web.i18n import Catalogs
 
@@ -57,6 +58,17 @@ class System:
     email_jobs: EmailJobs
     events: FanOutSink = field(default_factory=FanOutSink)
     clock: Clock = field(default_factory=Clock)
+
+    @property
+    def case_vocabulary(self) -> CaseVocabulary:
+        """The reference data's taxonomies and the settings' urgency days."""
+        return CaseVocabulary(
+            steps=frozenset(self.reference.rent_debt_steps),
+            reasons=frozenset(self.reference.reasons),
+            who_contacted=frozenset(self.reference.who_contacted),
+            urgent_eviction_days=self.settings.urgent_eviction_days,
+            high_hearing_days=self.settings.high_hearing_days,
+            high_discharge_days=self.settings.high_discharge_days)
 
     @property
     def job_handlers(self) -> dict[str, Handler]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import Session
 
-from inbox.models import AccessLog, Contact
+from inbox.models import AccessLog, Case, Contact
 
 ALL_AREAS_ROLES = frozenset({"lead", "admin"})
 ROLES = ("counsellor", "lead", "admin")
@@ -60,6 +60,7 @@ def log_access(
     *,
     contact: Contact | None = None,
     action: str = "read",
+    case: Case | None = None,
 ) -> None:
     session.add(
         AccessLog(
@@ -67,7 +68,8 @@ def log_access(
             view=view,
             action=action,
             contact_id=contact.id if contact else None,
-            resident_id=contact.resident_id if contact else None,
+            resident_id=contact.resident_id if contact else (case.resident_id if case else None),
+            case_id=case.id if case else (contact.case_id if contact else None),
         )
     )
 

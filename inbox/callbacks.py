@@ -147,12 +147,18 @@ def _claimable(now: datetime) -> Any:
 
 def claim_next(session: Session, who: Principal, now: datetime, rules: QueueRules
                ) -> CallbackRequest | None:
-    """The highest-priority request whose window is open now, oldest first.
+    """The highest-priority request whose window is open now, oldest first; one at a time:
+    who holds one already gets that one again (a double-clicked "claim next").
 
     Of two claimers that picked the same row only one sees rowcount 1; the other tries
     the next. On PostgreSQL, SKIP LOCKED makes them pick different rows to begin with.
     """
     release_stale_claims(session, now, rules)
+    holding = session.scalar(select(CallbackRequest).where(  # a double click: the same one
+        CallbackRequest.state == "claimed", CallbackRequest.claimed_by == who.staff_id)
+        .order_by(CallbackRequest.claimed_at.desc()).limit(1))
+    if holding is not None:
+        return holding
     for _ in range(CLAIM_TRIES):
         candidate = session.scalar(
             select(CallbackRequest.id)

@@ -156,6 +156,10 @@ def record_new_contact(session: Session, inbound: Inbound, placement: Placement)
             area_code=placement.area_code,
             counsellor_id=placement.assignee_id,
             reasons=[placement.reason] if placement.reason else [],
+            previous_case_id=session.scalar(  # a later contact: a new case, linked
+                select(Case.id).where(Case.resident_id == resident_id,
+                                      Case.status == "closed")
+                .order_by(Case.closed_at.desc(), Case.id.desc()).limit(1)),
         )
         session.add(case)
         session.flush()

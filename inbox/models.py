@@ -6,13 +6,14 @@ Only the services in this package write these rows.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -158,6 +159,10 @@ class ResidentIdentifier(Base):
 
 
 class Case(Base):
+    """A resident's client relationship, 6 to 24 months: reasons, key dates that drive its
+    urgency, a timeline of events (process steps, interventions, notes…), follow-ups and
+    an outcome. `version` guards edits that overwrite: two at once, the second is told."""
+
     __tablename__ = "cases"
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
@@ -165,12 +170,71 @@ class Case(Base):
     counsellor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     status: Mapped[str] = mapped_column(String(16), default="open")
     reasons: Mapped[list[Any]] = mapped_column(default=list)
-    process_steps: Mapped[list[Any]] = mapped_column(default=list)
-    interventions: Mapped[list[Any]] = mapped_column(default=list)
-    follow_up_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    housing_type: Mapped[str | None] = mapped_column(String(32))
+    eviction_date: Mapped[date | None] = mapped_column(Date)
+    hearing_date: Mapped[date | None] = mapped_column(Date)  # district court
+    discharge_date: Mapped[date | None] = mapped_column(Date)  # from hospital
+    urgency: Mapped[str] = mapped_column(String(16), default="normal")  # from the dates
     outcome: Mapped[str | None] = mapped_column(Text)
+    previous_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
     opened_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class CaseEvent(Base):
+    """One entry of a case's timeline: a rent-debt process step, an intervention, a
+    partner in network work, a goal, a meeting or home visit, a note, a letter, a
+    handover, the closing. `code` is a taxonomy code; `text` the counsellor's words."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)  # when it happened
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class ContactNote(Base):
+    """A counsellor's internal note on a contact: never sent to the resident."""
+
+    __tablename__ = "contact_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class ReplyTemplate(Base):
+    """A reply a lead keeps for everyone, per language, with {placeholders}."""
+
+    __tablename__ = "reply_templates"
+    __table_args__ = (UniqueConstraint("name", "language"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class FollowUp(Base):
+    """A planned follow-up or interim evaluation; raised once on its day (`reminded_at`)."""
+
+    __tablename__ = "follow_ups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    due: Mapped[date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # follow_up | interim_evaluation
+    note: Mapped[str] = mapped_column(Text, default="")
+    done_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    reminded_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class Conversation(Base):
@@ -358,6 +422,7 @@ class AccessLog(Base):
     action: Mapped[str] = mapped_column(String(16), default="read")
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 

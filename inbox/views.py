@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox.access import Principal, can_see, log_access, visible_contacts
+from inbox.access import Principal, can_see, log_access
 from inbox.attachments import read_reason
 from inbox.crypto import ATTACHMENT_BYTES
-from inbox.errors import Problem, bad_request, not_found
+from inbox.errors import Problem, not_found
 from inbox.lookups import open_case_of, resident_visible
 from inbox.models import (
     Area,
     Attachment,
     CallLog,
     Contact,
+    ContactNote,
     Conversation,
     Message,
     Partner,
@@ -24,6 +26,7 @@ from inbox.models import (
     Staff,
 )
 from inbox.quoting import quoted_from
+from inbox.search import ContactQuery, find_contacts
 from inbox.store import sealer_of
 
 FOLDERS = ("mine", "areas", "unassigned", "all")
@@ -108,20 +111,9 @@ def _attachment_json(attachment: Attachment) -> dict[str, Any]:
 def list_contacts(
     session: Session, who: Principal, folder: str = "areas", view: str = "api.contacts"
 ) -> list[dict[str, Any]]:
-    if folder not in FOLDERS:
-        raise bad_request(f"folder must be one of {', '.join(FOLDERS)}")
-    query = select(Contact).where(visible_contacts(who))
-    if folder == "mine":
-        query = query.where(Contact.assignee_id == who.staff_id)
-    elif folder == "unassigned":
-        query = query.where(Contact.assignee_id.is_(None))
-    elif folder == "areas" and not who.sees_all_areas:
-        query = query.where(Contact.area_code.in_(who.areas) | Contact.area_code.is_(None))
-    contacts = session.scalars(
-        query.order_by(Contact.updated_at.desc(), Contact.id.desc()).limit(LIST_LIMIT)
-    ).all()
-    for contact in contacts:
-        log_access(session, who, view, contact=contact)
+    """A folder's first page, urgency first then the longest waiting (inbox/search.py)."""
+    contacts, _ = find_contacts(session, who, ContactQuery(folder=folder, per_page=LIST_LIMIT),
+                                datetime.now(UTC), view)
     return [contact_json(session, c) for c in contacts]
 
 
@@ -158,6 +150,12 @@ def contact_detail(
                       "started_at": c.started_at.isoformat(), "duration_s": c.duration_s,
                       "staff": name} for c, name in calls]
     data["possible_match"] = possible_match(session, who, contact)
+    data["notes"] = [  # internal: never sent, shown apart from the messages
+        {"id": n.id, "text": n.text, "at": n.at.isoformat(), "by": name}
+        for n, name in session.execute(
+            select(ContactNote, Staff.name).join(Staff, Staff.id == ContactNote.staff_id)
+            .where(ContactNote.contact_id == contact.id).order_by(ContactNote.at,
+                                                                  ContactNote.id))]
     return data
 
 

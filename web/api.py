@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -15,9 +16,11 @@ from inbox.errors import bad_request, json_object, whole_id
 from inbox.outbound import Outbound
 from inbox.ports import JobQueue
 from inbox.raw import retry_raw, unparsed
+from inbox.search import ContactQuery, find_contacts, folder_counts
 from inbox.staff import set_availability
 from inbox.store import Store
-from inbox.views import contact_detail, contact_json, list_contacts
+from inbox.views import contact_detail, contact_json
+from router.identify import InvalidPhone, normalise_phone
 from web.auth import CSRF, require_staff
 from web.i18n import request_language
 from web.routing_text import RoutingText
@@ -30,6 +33,47 @@ def path_id(request: web.Request, name: str = "id") -> int:
 def _transfer(session: Session, who: Principal, contact_id: int, to_staff: int | None,
               to_area: str | None, note: str) -> dict[str, Any]:
     return contact_json(session, transfer(session, who, contact_id, to_staff, to_area, note))
+
+
+def contact_query(request: web.Request, who: Principal) -> ContactQuery:
+    q = request.query
+    text = q.get("q", "")[:200]
+    try:
+        phone: str | None = normalise_phone(text) if text.strip() else None
+    except InvalidPhone:
+        phone = None
+    numbers = {}
+    for name in ("page", "waiting_min"):
+        if q.get(name):
+            raw = q[name]
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):
+                raise bad_request(f"{name} must be a whole number", field=name)
+            numbers[name] = int(raw)
+    assignee = q.get("assignee")
+    if assignee and assignee not in ("me", "none") and not (
+            assignee.isascii() and assignee.isdigit() and len(assignee) <= 10):
+        raise bad_request("assignee must be a staff id, 'me' or 'none'", field="assignee")
+    if q.get("urgency") and q["urgency"] not in ("urgent", "high", "normal"):
+        raise bad_request("urgency must be urgent, high or normal", field="urgency")
+    return ContactQuery(
+        folder=q.get("folder", "all" if who.sees_all_areas else "areas"), q=text, phone=phone,
+        channel=q.get("channel") or None, status=q.get("status") or None,
+        urgency=q.get("urgency") or None, area=q.get("area") or None, assignee=assignee,
+        waiting_min=numbers.get("waiting_min"), page=max(1, numbers.get("page", 1)))
+
+
+def _found(session: Session, who: Principal, query: ContactQuery, now: datetime
+           ) -> dict[str, Any]:
+    contacts, total = find_contacts(session, who, query, now)
+    items = []
+    for contact in contacts:
+        item = contact_json(session, contact)
+        item["waiting_s"] = (int((now - contact.updated_at).total_seconds())
+                             if contact.status == "open" else None)
+        items.append(item)
+    return {"items": items, "total": total, "page": query.page, "per_page": query.per_page,
+            "pages": max(1, -(-total // query.per_page)),
+            "counts": folder_counts(session, who, now)}
 
 
 def reader_language(request: web.Request) -> str:
@@ -74,11 +118,15 @@ class ContactsApi:
         return web.json_response({"available": available})
 
     async def list(self, request: web.Request) -> web.Response:
+        """Search and filters (inbox/search.py): ?q=&channel=&status=&urgency=&area=
+        &assignee=&waiting_min=&page=; counts per folder of open contacts."""
         who = require_staff(request)
-        folder = request.query.get("folder", "all" if who.sees_all_areas else "areas")
-        items = await self.store.call(list_contacts, who, folder)
+        query = contact_query(request, who)
+        now = datetime.now(UTC)
+        found = await self.store.call(_found, who, query, now)
         lang = reader_language(request)
-        return web.json_response({"items": [self.text.contact(lang, c) for c in items]})
+        return web.json_response({**found, "items": [self.text.contact(lang, c)
+                                                     for c in found["items"]]})
 
     async def _detail(self, request: web.Request) -> web.Response:
         who = require_staff(request)

@@ -15,14 +15,17 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from inbox.callbacks import QueueRules
+from inbox.hours import OpeningHours, ServiceHours
 from inbox.outbound import Outbound
 from inbox.ports import JobQueue
 from inbox.store import Store
+from inbox.taxonomy import CaseVocabulary
 from router.pipeline import Router
 from web.api import ContactsApi
 from web.auth import auth_middleware
 from web.callback_page import CallbackPage
 from web.case_pages import CasePages
+from web.cases_api import CasesApi, cases_openapi
 from web.forwarded import forwarded_middleware
 from web.i18n import Catalogs
 from web.letters import Letters, letters_openapi
@@ -33,6 +36,7 @@ from web.problems import problems, security_headers
 from web.routing_text import RoutingText
 from web.secure import SecurePortal
 from web.session import SessionRoutes
+from web.templates_api import TemplatesApi, opening_hours_text, templates_openapi
 from web.widget import WidgetPages
 
 HERE = Path(__file__).parent
@@ -57,6 +61,8 @@ class WebConfig:
     extra_openapi: dict[str, Any] = field(default_factory=dict)
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     callback_rules: QueueRules = field(default_factory=QueueRules)
+    case_vocabulary: CaseVocabulary = field(default_factory=CaseVocabulary)
+    hours: ServiceHours | None = None  # for templates' {opening_hours}
     router: Router | None = None  # "log a call" routes the call it logs
 
 
@@ -76,7 +82,8 @@ def build_app(cfg: WebConfig) -> web.Application:
         lambda m: m, lambda s, p, n: s if n == 1 else p, newstyle=True)  # pages pass their own
     env.globals["labels"] = cfg.labels
     app[CATALOGS] = cfg.catalogs
-    openapi = document({**cfg.extra_openapi, **letters_openapi()})
+    openapi = document({**cfg.extra_openapi, **cases_openapi(), **templates_openapi(),
+                        **letters_openapi()})
 
     async def healthz(request: web.Request) -> web.Response:
         await cfg.store.call(_ping)
@@ -91,10 +98,14 @@ def build_app(cfg: WebConfig) -> web.Application:
                                cfg.jobs).routes())
     app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login).routes())
     app.add_routes(cfg.extra_routes)
+    app.add_routes(CasesApi(cfg.store, cfg.clock, cfg.labels.get("steps", {}),
+                            cfg.case_vocabulary).routes())
     letters = Letters(cfg.store, cfg.catalogs, cfg.clock)
     app.add_routes(letters.routes())
     app.add_routes(CasePages(cfg.store, cfg.clock, cfg.labels.get("steps", {}),
                              RoutingText(cfg.catalogs), letters, cfg.case_vocabulary).routes())
+    app.add_routes(TemplatesApi(cfg.store, cfg.clock, opening_hours_text(
+        cfg.hours or ServiceHours(OpeningHours({})))).routes())
     if cfg.portal is not None:
         app.add_routes(cfg.portal.routes())
     app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs),

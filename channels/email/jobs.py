@@ -78,7 +78,9 @@ class EmailJobs:
         try:
             message = read_message(raw.data)
             rcpt_tos = [str(r) for r in (raw.envelope or {}).get("rcpt_tos", [])]
-            report = delivery_report(message, rcpt_tos, self.secret_key)
+            mail_from = (raw.envelope or {}).get("mail_from")
+            report = delivery_report(message, rcpt_tos, self.secret_key,
+                                     None if mail_from is None else str(mail_from))
             if report is not None:
                 verp = next((m for m in (verp_message_id(r, self.secret_key) for r in rcpt_tos)
                              if m is not None), None)

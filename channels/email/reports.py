@@ -81,15 +81,31 @@ def _reported_ids(message: EmailMessage) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def delivery_report(message: EmailMessage, rcpt_tos: list[str], key: bytes) -> Report | None:
-    """A Report when this mail is a bounce (or a VERP-addressed one), else None."""
+BOUNCE_SENDERS = ("mailer-daemon", "mailerdaemon", "mail-daemon", "postmaster", "bounce")
+
+
+def _may_be_bounce(message: EmailMessage, mail_from: str | None) -> bool:
+    """Bounces come from the null reverse-path (RFC 5321 §4.5.5) or a mailer daemon; only
+    those are worth flufl.bounce's many detectors, which take seconds on a big mail."""
+    if mail_from == "":
+        return True
+    sender = str(message.get("From", "") or "").lower()
+    return any(name in sender for name in BOUNCE_SENDERS)
+
+
+def delivery_report(message: EmailMessage, rcpt_tos: list[str], key: bytes,
+                    mail_from: str | None = None) -> Report | None:
+    """A Report when this mail is a bounce (or a VERP-addressed one), else None.
+    `mail_from` is the envelope sender ("" for the null one; None when unknown: IMAP)."""
     verp = any(verp_message_id(r, key) is not None for r in rcpt_tos)
     is_dsn = (message.get_content_type() == "multipart/report"
               and message.get_param("report-type") == "delivery-status")
-    try:
-        temporary, permanent = all_failures(message)
-    except Exception:  # a detector tripping over odd mail: then it is no bounce to them
-        temporary, permanent = frozenset(), frozenset()
+    temporary, permanent = frozenset[bytes](), frozenset[bytes]()
+    if verp or is_dsn or _may_be_bounce(message, mail_from):
+        try:
+            temporary, permanent = all_failures(message)
+        except Exception:  # a detector tripping over odd mail: then it is no bounce to them
+            temporary, permanent = frozenset(), frozenset()
     if not (verp or is_dsn or temporary or permanent):
         return None
     dsn_permanent, reason = _dsn_reason(message)

@@ -249,8 +249,8 @@ class PhoneChannel:
                                         or not 0 < resident_id <= MAX_ID):
             raise bad_request("resident_id must be a resident's id", field="resident_id")
         key = body.get("client_id")
-        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 100):
-            raise bad_request("client_id must be text of 1 to 100 characters")
+        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 60):
+            raise bad_request("client_id must be text of 1 to 60 characters")
         inbound = Inbound(
             channel="phone", kind="call", trust="staff",
             idempotency_key=f"call:{who.staff_id}:{key or uuid.uuid4()}",

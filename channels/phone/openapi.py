@@ -50,8 +50,9 @@ PATHS: dict[str, Any] = {
             "summary": "A resident asks to be called back (public, rate-limited); the answer "
                        "says in the reader's language when to expect the call",
             "security": [],
-            "parameters": [{"name": "lang", "in": "query",
-                            "schema": {"type": "string", "enum": ["fi", "sv", "en"]}}],
+            "parameters": [{"name": "lang", "in": "query", "description":
+                            "fi, sv or en; anything else: Accept-Language decides",
+                            "schema": {"type": "string"}}],
             "requestBody": _body({
                 "phone": {"type": "string", "example": "040 123 4567"},
                 "postal_code": {"type": ["string", "null"], "pattern": "^[0-9]{5}$"},
@@ -59,7 +60,7 @@ PATHS: dict[str, Any] = {
                 "language": {"type": "string", "enum": ["fi", "sv", "en"]},
                 "topic": {"type": "integer", "minimum": 1, "maximum": 99},
                 "text": {"type": "string", "maxLength": 2000},
-                "preferred_time": WINDOW}, ["phone"]),
+                "preferred_time": {"oneOf": [WINDOW, {"type": "null"}]}}, ["phone"]),
             "responses": {**_ok({"type": "object", "properties": {
                 "id": {"type": "integer"}, "area": {"type": ["string", "null"]},
                 "message": {"type": "string"},
@@ -75,10 +76,10 @@ PATHS: dict[str, Any] = {
         "parameters": [
             {"name": "postal_code", "in": "query",
              "schema": {"type": "string", "pattern": "^[0-9]{5}$"}},
-            {"name": "no_fixed_address", "in": "query",
-             "schema": {"type": "string", "enum": ["0", "1"]}},
-            {"name": "lang", "in": "query",
-             "schema": {"type": "string", "enum": ["fi", "sv", "en"]}}],
+            {"name": "no_fixed_address", "in": "query", "description": "1 or true: city-wide",
+             "schema": {"type": "string"}},
+            {"name": "lang", "in": "query", "description":
+             "fi, sv or en; anything else: Accept-Language decides", "schema": {"type": "string"}}],
         "responses": {**_ok({"type": "object", "properties": {
             "open_now": {"type": "boolean"}, "windows": {"type": "array"}}}), **_err(400)}}},
     "/api/v1/callbacks/claim": {"post": {
@@ -110,7 +111,7 @@ PATHS: dict[str, Any] = {
                 "started_at": {"type": "string", "format": "date-time"},
                 "duration_s": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
                 "resident_id": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                "client_id": {"type": "string", "minLength": 1, "maxLength": 100}},
+                "client_id": {"type": "string", "minLength": 1, "maxLength": 60}},
                 ["phone", "direction"]),
             "responses": {**_ok(LOGGED, "201"), **_err(400, 401, 404)}},
         "get": {"summary": "Recent calls I may see", "security": _STAFF,

@@ -28,6 +28,11 @@ PHONE_OPERATIONS = [
     {"include-path": path, "include-method": "POST",
      "checks": {"positive_data_acceptance": {"enabled": False}}}
     for path in ("/api/v1/callbacks", "/api/v1/calls", "/api/v1/telephony/events")
+] + [  # taxonomy codes, versions and placeholders are checked beyond what the schema says
+    {"include-path": path, "include-method": method,
+     "checks": {"positive_data_acceptance": {"enabled": False}}}
+    for path, method in (("/api/v1/cases/{id}", "PATCH"), ("/api/v1/templates/{id}", "PUT"),
+                         ("/api/v1/templates", "POST"), ("/api/v1/contacts/{id}/routing", "POST"))
 ]
 
 
@@ -95,7 +100,7 @@ async def _some_contacts(service: Service) -> str:
     await _send_mail(service, "Vuokravelka, Kontulankaari 1, 00940 Helsinki")
     for phone, postal in (("040 123 4567", "00940"), ("050 765 4321", "00320")):
         await service.post_json("/api/v1/callbacks", {
-            "phone": phone, "postal_code": postal, "language": "fi", "topic": "Vuokravelka"},
+            "phone": phone, "postal_code": postal, "language": "fi", "text": "Vuokravelka"},
             status=201)
     await service.wait_contacts(lead, 3)
     return lead
@@ -122,7 +127,7 @@ def _hostile() -> list[tuple[str, str, dict[str, str], bytes, int]]:
     """(method, path, headers, body, expected status)."""
     deep = b'{"available": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     big = _json(available=True, pad="x" * (1024 * 1024 + 1))
-    callback = {**PHONE, "postal_code": "00940", "topic": "Vuokravelka"}
+    callback = {**PHONE, "postal_code": "00940", "text": "Vuokravelka"}
     call = {**PHONE, "direction": "in"}
     superscript_digits = "\u00b9\u00b2\u00b3\u2074\u2075"  # str.isdigit() says yes
     return [
@@ -131,8 +136,9 @@ def _hostile() -> list[tuple[str, str, dict[str, str], bytes, int]]:
         ("POST", f"/api/v1/contacts/{HUGE}/take", {}, b"", 400),
         ("POST", f"/api/v1/contacts/{HUGE}/close", {}, b"", 400),
         ("POST", f"/api/v1/contacts/{HUGE}/replies", J, _json(text="Hei"), 400),
-        ("POST", f"/api/v1/callbacks/{HUGE}/outcome", J, _json(outcome="done"), 400),
-        ("POST", "/api/v1/callbacks/2147483648/outcome", J, _json(outcome="done"), 400),
+        ("POST", f"/api/v1/callbacks/{HUGE}/attempts", J, _json(result="reached"), 400),
+        ("POST", "/api/v1/callbacks/2147483648/attempts", J, _json(result="reached"), 400),
+        ("POST", f"/api/v1/cases/{HUGE}/steps", J, _json(code=1), 400),
         ("POST", "/api/v1/me/availability", {"Content-Type": "application/json; charset=bogus"},
          _json(available=True), 400),
         ("POST", "/api/v1/me/availability", {"Content-Type": "application/json; charset=rot13"},
@@ -142,8 +148,8 @@ def _hostile() -> list[tuple[str, str, dict[str, str], bytes, int]]:
         ("POST", "/api/v1/me/availability", J, big, 413),
         ("POST", "/api/v1/contacts/1/replies", J, _json(text="a\ud800b"), 400),
         ("POST", "/api/v1/contacts/1/replies", J, _json(text="a\x00b"), 400),
-        ("POST", "/api/v1/callbacks", J, _json(**{**callback, "topic": "a\udc00"}), 400),
-        ("POST", "/api/v1/callbacks", J, _json(**{**callback, "topic": "a\x00b"}), 400),
+        ("POST", "/api/v1/callbacks", J, _json(**{**callback, "text": "a\udc00"}), 400),
+        ("POST", "/api/v1/callbacks", J, _json(**{**callback, "text": "a\x00b"}), 400),
         ("POST", "/api/v1/callbacks", J, _json(**{**callback, "preferred_time": "\x00"}), 400),
         ("POST", "/api/v1/callbacks", J, _json(**{**callback, "postal_code": superscript_digits}),
          400),

@@ -53,7 +53,7 @@ async def test_no_identity_code_and_no_raw_mail_in_clear_at_rest(service: Servic
     await resident.close()
     await service.post_json("/api/v1/callbacks", {
         "phone": "040 123 4567", "postal_code": "00940", "language": "fi",
-        "topic": f"Soittakaa, hetu {HETU}"}, status=201)
+        "text": f"Soittakaa, hetu {HETU}"}, status=201)
     items = await service.wait_contacts(lead, 3)
     [email] = [c for c in items if c["channel"] == "email"]
     detail = await service.get_json(f"/api/v1/contacts/{email['id']}", lead)

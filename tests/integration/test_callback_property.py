@@ -51,38 +51,36 @@ async def test_concurrent_claims_attempts_and_expiry_keep_the_queue_sound(servic
     counsellors = store.run(seed)
 
     clock = SimulatedClock()
-    holders: dict[int, tuple[int, datetime]] = {}  # callback -> (staff, claimed at)
+    given: dict[tuple[int, datetime], int] = {}  # (callback, claimed at) -> the one holding it
+    resolved: set[tuple[int, datetime]] = set()  # claims an attempt was recorded on
     book = threading.Lock()
     violations: list[str] = []
 
     def work(who: Principal, seed_value: int) -> None:
         rng = random.Random(seed_value)
-        held: int | None = None
+        held: tuple[int, datetime] | None = None
         while (now := clock.tick(rng.uniform(0.05, 0.3))) < START + SIMULATED:
             try:
                 if held is None:
                     taken = store.run(claim_next, who, now, RULES)
                     if taken is None:
                         continue
-                    with book:
-                        before = holders.get(taken.id)
-                        if before and before[0] != who.staff_id and \
-                                now - before[1] < RULES.claim_timeout:
-                            violations.append(f"{taken.id} held by {before[0]} and "
-                                              f"{who.staff_id}")
-                        holders[taken.id] = (who.staff_id, now)
-                    held = taken.id
+                    assert taken.claimed_at is not None and taken.claimed_by == who.staff_id
+                    claim = (taken.id, taken.claimed_at)
+                    with book:  # one claim (a request since a moment) to one person only
+                        if given.setdefault(claim, who.staff_id) != who.staff_id:
+                            violations.append(f"claim {claim} given to {given[claim]} "
+                                              f"and {who.staff_id}")
+                    held = claim
                 elif rng.random() < 0.15:
                     held = None  # walks away: the claim must expire by itself
                 else:
                     result = rng.choice(("no_answer", "no_answer", "reached", "wrong_number"))
-                    with book:
-                        mine = holders.get(held, (None, None))[0] == who.staff_id
-                    store.run(record_attempt, who, held, result, "", now, RULES)
-                    if not mine:
-                        violations.append(f"{who.staff_id} recorded on {held} not theirs")
-                    with book:
-                        holders.pop(held, None)
+                    store.run(record_attempt, who, held[0], result, "", now, RULES)
+                    with book:  # at most one attempt per claim
+                        if held in resolved:
+                            violations.append(f"two attempts on claim {held}")
+                        resolved.add(held)
                     held = None
             except Problem as refused:
                 assert refused.status == 409, refused

@@ -1,0 +1,92 @@
+"""Finding contacts: search by name, phone, email and text, filters, order, paging."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Service
+from tests.integration.test_email import mail, send
+
+
+async def listed(service: Service, token: str, query: str = "") -> dict:
+    return await service.get_json(f"/api/v1/contacts?folder=all&{query}", token)
+
+
+@pytest.fixture
+async def inbox(service: Service) -> tuple[Service, str]:
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    await send(service, mail("Vuokravelkaa kertynyt kolme kuukautta, 00940",
+                             sender="Hanna Itä <hanna@example.com>",
+                             message_id="<a@example.com>"), sender="hanna@example.com")
+    await send(service, mail("Naapurin häiriö yöllä, 00100", subject="Häiriö",
+                             sender="Pekka Pe <pekka@example.com>",
+                             message_id="<b@example.com>"), sender="pekka@example.com")
+    await send(service, mail("Jag har hyresskulder och får vräkning, 00320",
+                             subject="Hyra", sender="Stina <stina@example.se>",
+                             message_id="<c@example.com>"), sender="stina@example.se")
+    status, _ = await service.post_json("/api/v1/callbacks", {
+        "phone": "040 123 4567", "postal_code": "00940", "text": "Soittakaa"})
+    assert status == 201
+    await service.wait_contacts(lead, 4)
+    return service, lead
+
+
+@pytest.mark.parametrize(("q", "who"), [
+    ("hanna", "hanna@example.com"), ("HANNA ITÄ", "hanna@example.com"),
+    ("pekka@example.com", "pekka@example.com"), ("vuokravelka", "hanna@example.com"),
+    ("kuukautta", "hanna@example.com"), ("hyresskulder", "stina@example.se"),
+    ("häiriö", "pekka@example.com"),
+])
+async def test_search_finds_by_name_email_and_words(inbox, q: str, who: str):
+    service, lead = inbox
+    found = await listed(service, lead, f"q={q}")
+    assert [c["resident"]["email"] for c in found["items"]] == [who], found["items"]
+    assert found["total"] == 1
+
+
+async def test_search_by_a_number_in_any_form(inbox):
+    service, lead = inbox
+    for q in ("040 123 4567", "+358401234567", "0401234567"):
+        [found] = (await listed(service, lead, f"q={q}"))["items"]
+        assert found["channel"] == "phone"
+
+
+@pytest.mark.parametrize("q", ['"', "*", "OR", "a' OR 1=1 --", "NEAR(", "vuokra*\"", "%", "_"])
+async def test_search_syntax_is_just_text(inbox, q: str):
+    service, lead = inbox
+    found = await listed(service, lead, f"q={q}")
+    assert found["total"] <= 4 and isinstance(found["items"], list)
+
+
+async def test_filters_and_urgency_first_order(inbox):
+    service, lead = inbox
+    everything = (await listed(service, lead))["items"]
+    ranks = {"urgent": 0, "high": 1, "normal": 2}
+    assert [ranks[c["urgency"]] for c in everything] == sorted(
+        ranks[c["urgency"]] for c in everything)
+    assert all(c["waiting_s"] is not None for c in everything)
+    phone = (await listed(service, lead, "channel=phone"))["items"]
+    assert [c["channel"] for c in phone] == ["phone"]
+    east = (await listed(service, lead, "area=itainen"))["items"]
+    assert {c["area"] for c in east} == {"itainen"} and len(east) == 2
+    assert (await listed(service, lead, "assignee=none&waiting_min=600"))["items"] == []
+    counts = (await listed(service, lead))["counts"]
+    assert counts["all"] == 4
+
+
+async def test_paging_and_a_page_beyond_the_end(inbox):
+    service, lead = inbox
+    page = await listed(service, lead, "page=1")
+    assert page["pages"] == 1 and page["page"] == 1
+    beyond = await listed(service, lead, "page=99")
+    assert beyond["items"] == [] and beyond["total"] == 4
+    await service.get_json("/api/v1/contacts?page=-1", lead, status=400)
+    await service.get_json("/api/v1/contacts?urgency=panic", lead, status=400)
+
+
+async def test_search_never_shows_another_areas_contacts(inbox):
+    service, _lead = inbox
+    ella = service.add_staff("ella@hel.fi", ["etelainen"])
+    assert (await listed(service, ella, "q=hanna"))["items"] == []
+    [own] = (await listed(service, ella, "q=häiriö"))["items"]
+    assert own["area"] == "etelainen"
