@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, area_visible, in_visible_area, log_access
@@ -27,6 +27,7 @@ from inbox.store import emit
 STATES = ("queued", "claimed", "done", "failed", "cancelled")
 RESULTS = ("reached", "no_answer", "wrong_number")
 CLAIM_TRIES = 8
+CLAIM_LOCK_BASE = 7_426_100_000  # advisory lock keys: this + the staff id
 URGENCY_PRIORITY = {"normal": 0, "high": 1, "urgent": 2}  # a contact's urgency: its priority
 
 
@@ -154,6 +155,7 @@ def claim_next(session: Session, who: Principal, now: datetime, rules: QueueRule
     the next. On PostgreSQL, SKIP LOCKED makes them pick different rows to begin with.
     """
     release_stale_claims(session, now, rules)
+    _one_claimer_at_a_time(session, who)
     holding = session.scalar(select(CallbackRequest).where(  # a double click: the same one
         CallbackRequest.state == "claimed", CallbackRequest.claimed_by == who.staff_id)
         .order_by(CallbackRequest.claimed_at.desc()).limit(1))
@@ -173,10 +175,20 @@ def claim_next(session: Session, who: Principal, now: datetime, rules: QueueRule
     raise Problem(409, "Busy", "other counsellors are claiming right now; try again")
 
 
+def _one_claimer_at_a_time(session: Session, who: Principal) -> None:
+    """A counsellor's two clicks at once take turns (PostgreSQL: a transaction-scoped
+    advisory lock per staff member; SQLite writers are serial already), so the second
+    sees what the first claimed."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                        {"k": CLAIM_LOCK_BASE + who.staff_id})
+
+
 def claim(session: Session, who: Principal, callback_id: int, now: datetime,
           rules: QueueRules) -> CallbackRequest:
     """Take one particular request from the queue page."""
     release_stale_claims(session, now, rules)
+    _one_claimer_at_a_time(session, who)
     callback = _visible(session, who, callback_id)
     if callback.state == "claimed" and callback.claimed_by == who.staff_id:
         return callback  # a double click: it is yours already

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from inbox.access import Principal, log_access
 from inbox.cases import refresh_urgency, visible_case
-from inbox.errors import Problem, bad_request, not_found
+from inbox.errors import MAX_ID, Problem, bad_request, not_found
 from inbox.identity import redact_identity_codes
 from inbox.models import Case, CaseEvent, FollowUp, Staff
 from inbox.store import emit
@@ -183,8 +183,9 @@ def hand_over(session: Session, who: Principal, case_id: int, to_staff_id: objec
               now: datetime) -> Case:
     """To another counsellor, with a note; the case goes with them."""
     case = _open_case(session, who, case_id)
-    target = session.get(Staff, to_staff_id) if isinstance(to_staff_id, int) else None
-    if target is None or isinstance(to_staff_id, bool):
+    target = session.get(Staff, to_staff_id) if isinstance(to_staff_id, int) and \
+        not isinstance(to_staff_id, bool) and 0 < to_staff_id <= MAX_ID else None
+    if target is None:
         raise bad_request("to_staff_id must be a staff member's id", field="to_staff_id")
     if target.id == case.counsellor_id:
         raise Problem(409, "Already theirs", f"case {case_id} is {target.name}'s already",
