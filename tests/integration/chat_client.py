@@ -30,8 +30,11 @@ class ChatResident:
         return record
 
     async def connect(self) -> ChatResident:
+        # python-socketio waits 1 s for the namespace's answer by default; on a busy 2-core
+        # CI machine (the service runs in this process) that is too short.
         await self.client.connect(self.service.url, namespaces=["/chat"],
-                                  transports=["websocket"], headers={"Origin": self.origin})
+                                  transports=["websocket"], headers={"Origin": self.origin},
+                                  wait_timeout=10)
         return self
 
     async def call(self, event: str, data: Any = None) -> dict[str, Any]:
