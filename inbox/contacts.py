@@ -277,7 +277,8 @@ def mark_delivery(
     session: Session, message_id: int, state: str, error: str | None = None,
     channel_message_id: str | None = None,
 ) -> Message | None:
-    message = session.get(Message, message_id)
+    # Locked: two marks at once (a duplicate job beside a bounce) must not mix their reads.
+    message = session.get(Message, message_id, with_for_update=True)
     if message is None:
         return None
     message.delivery_state = state
@@ -287,6 +288,7 @@ def mark_delivery(
         message.channel_message_id = channel_message_id
     contact = session.scalar(
         select(Contact).where(Contact.conversation_id == message.conversation_id)
+        .with_for_update()
     )
     if contact is not None and message.direction == "out" and contact.status != "closed":
         latest = session.scalar(

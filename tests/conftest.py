@@ -133,14 +133,18 @@ def worker(base_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 
 
 def reset_database(url: str) -> None:
-    """Empty every table (the schema stays) so each test starts from nothing."""
+    """Empty every table (the schema stays) so each test starts from nothing.
+
+    Ids keep counting: the shared worker may still hold a job from the test before (a
+    scheduled retry), and with restarted ids it would act on this test's rows.
+    """
     engine = create_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             names = ", ".join(t.name for t in Base.metadata.sorted_tables)
             exists = conn.execute(text("SELECT to_regclass('public.areas')")).scalar()
             if exists:
-                conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+                conn.execute(text(f"TRUNCATE {names} CASCADE"))
     engine.dispose()
 
 

@@ -28,6 +28,7 @@ from web.case_pages import CasePages
 from web.cases_api import CasesApi, cases_openapi
 from web.forwarded import forwarded_middleware
 from web.i18n import Catalogs
+from web.inbox_page import InboxPage
 from web.letters import Letters, letters_openapi
 from web.openapi import document
 from web.pages import CATALOGS, Pages
@@ -108,8 +109,8 @@ def build_app(cfg: WebConfig) -> web.Application:
         cfg.hours or ServiceHours(OpeningHours({})))).routes())
     if cfg.portal is not None:
         app.add_routes(cfg.portal.routes())
-    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs),
-                         cfg.clock).routes())
+    app.add_routes(InboxPage(cfg.store, RoutingText(cfg.catalogs), cfg.clock).routes())
+    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
     app.add_routes(PhonePages(cfg.store, cfg.router, cfg.clock, cfg.callback_rules).routes())
     app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
     app.add_routes(CallbackPage(cfg.catalogs, cfg.privacy_url).routes())

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -17,18 +15,17 @@ from inbox.access import Principal, can_see
 from inbox.chat import MAX_NOTE, transfer
 from inbox.contacts import close, take
 from inbox.errors import Problem, require_storable
-from inbox.followups import due_soon
-from inbox.hours import HELSINKI
 from inbox.models import Area
 from inbox.outbound import Outbound
 from inbox.phone import log_call_on_contact
 from inbox.staff import set_availability, staff_directory
 from inbox.store import Store
-from inbox.views import FOLDERS, attachment_data, contact_detail, list_contacts, message_html
+from inbox.views import attachment_data, contact_detail, message_html
 from web.api import path_id
 from web.auth import CSRF, require_staff
 from web.i18n import Catalogs
 from web.routing_text import RoutingText
+from web.ui_language import ui_language
 
 FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 CATALOGS = web.AppKey("catalogs", Catalogs)  # set by web/app.py: the counsellor UI's words
@@ -41,17 +38,13 @@ def render_page(request: web.Request, template: str, who: Principal | None,
                             **counsellor_words(request), **context})
 
 
-def _reader_language(request: web.Request) -> str:
-    """The counsellor UI is Finnish; `?lang=sv|en` shows the routing texts in another."""
-    lang = request.query.get("lang", "fi")
-    return lang if lang in ("fi", "sv", "en") else "fi"
 
 
 def counsellor_words(request: web.Request) -> dict[str, Any]:
     """`_`, `gettext`, `ngettext` for the counsellor UI's newer text (counsellor.po, English
     msgids): Finnish unless `?lang=sv|en`; `ui_lang` says which, `lang_query` keeps it in
     a form's action."""
-    lang = _reader_language(request)
+    lang = ui_language(request)
     kept = {"ui_lang": lang, "lang_query": "" if lang == "fi" else f"?lang={lang}"}
     catalogs = request.config_dict.get(CATALOGS)
     if catalogs is None:
@@ -98,7 +91,6 @@ class Pages:
     store: Store
     outbound: Outbound
     text: RoutingText
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # "this week" of follow-ups
 
     def _rendered(self, lang: str, contact: dict[str, Any]) -> dict[str, Any]:
         """The contact with its routing in words."""
@@ -106,8 +98,6 @@ class Pages:
 
     def routes(self) -> list[web.RouteDef]:
         return [
-            web.get("/", self.home),
-            web.get("/inbox", self.inbox),
             web.get("/contacts/{id}", self.contact),
             web.post("/contacts/{id}/reply", self.reply),
             web.post("/contacts/{id}/take", self.take),
@@ -120,24 +110,6 @@ class Pages:
             web.post("/me/availability", self.availability),
         ]
 
-    async def home(self, request: web.Request) -> web.Response:
-        raise web.HTTPSeeOther("/inbox")
-
-    async def inbox(self, request: web.Request) -> web.Response:
-        who = require_staff(request)
-        default = "all" if who.sees_all_areas else "areas"
-        folder = request.query.get("folder", default)
-        folder = folder if folder in FOLDERS else default
-        items = await self.store.call(list_contacts, who, folder, "page.inbox")
-        lang = _reader_language(request)
-        items = [self._rendered(lang, c) for c in items]
-        transferred = request.query.get("transferred", "")
-        follow_ups = await self.store.call(due_soon, who,
-                                           self.clock().astimezone(HELSINKI).date())
-        return render_page(request, "inbox.html", who, items=items, folder=folder,
-                           transferred=transferred if transferred.isdigit() else None,
-                           follow_ups=follow_ups)
-
     async def contact(self, request: web.Request) -> web.Response:
         return await self._contact_page(request, TransferForm())
 
@@ -145,7 +117,7 @@ class Pages:
                             status: int = 200) -> web.Response:
         who = require_staff(request)
         contact = await self.store.call(contact_detail, who, path_id(request), "page.contact")
-        lang = _reader_language(request)
+        lang = ui_language(request)
         staff = [s for s in await self.store.call(staff_directory)
                  if s["id"] != who.staff_id]
         response = render_page(request, "contact.html", who,
@@ -224,7 +196,7 @@ class Pages:
             form.refuse(_transfer_problem(problem, chosen),
                         "to_area" if problem.status == 409 else None)
             return await self._contact_page(request, form, problem.status)
-        lang = _reader_language(request)
+        lang = ui_language(request)
         keep = {"lang": lang} if lang != "fi" else {}
         if still_mine:
             raise web.HTTPSeeOther(f"/contacts/{contact_id}?"

@@ -38,6 +38,7 @@ from inbox.store import Store
 from router.pipeline import Router
 
 log = logging.getLogger(__name__)
+SENDABLE = ("pending", "retrying")  # a retry puts a failed or bounced reply back to pending
 
 
 def _permanent(exc: Exception) -> bool:
@@ -150,9 +151,8 @@ class EmailJobs:
         """Try once; record the outcome on the message; raise RetryLater while tries remain."""
         with self.store.unit() as session:
             message = session.get(Message, message_id)
-            if message is None or message.delivery_state in ("sent", "notified", "opened",
-                                                             "replied"):
-                return
+            if message is None or message.delivery_state not in SENDABLE:
+                return  # left already, or failed for good: only a counsellor's retry resends
             mail = compose_reply(session, message_id, self.service_address, self.secret_key)
             if mail is not None and message.secure:  # the link, never the text
                 mail = notification(session, self.secret_key, self.words, mail, message_id,

@@ -56,6 +56,25 @@ async def test_a_bounce_to_the_verp_address_marks_the_reply_and_opens_nothing(
     assert len(detail["messages"]) == 2
 
 
+async def test_a_send_job_run_again_after_the_bounce_sends_nothing(service: Service):
+    """A duplicate job (a worker's abandoned job run again) must not resend a bounced reply
+    nor make it look answered: only a counsellor's retry sends it again."""
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    contact, out, return_path = await answered(service, token)
+    await send(service, dsn(str(out["Message-ID"])), rcpt=return_path, sender="")
+    detail = await service.wait_detail(
+        contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "bounced")
+    service.running.system.jobs.enqueue("email.send", detail["messages"][-1]["id"])
+    # Queued after the duplicate, so routed after it: when it shows, the duplicate has run.
+    await send(service, mail("Toinen asia, 00320 Helsinki", sender="liisa@example.com",
+                             message_id="<later@example.com>"))
+    await service.wait_contacts(token, 2)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+    assert detail["messages"][-1]["delivery"]["state"] == "bounced"
+    assert detail["status"] == "open"
+    assert len(service.relay.messages) == 1
+
+
 async def test_a_bounce_to_the_service_address_is_matched_by_the_quoted_message_id(
         service: Service):
     token = service.add_staff("ville@hel.fi", ["lantinen"])
