@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inbox.access import Principal
+from inbox.access import Principal, log_access
 from inbox.errors import Problem, bad_request, not_found
 from inbox.models import ReplyTemplate, Resident
 from inbox.views import visible_contact
@@ -91,6 +91,7 @@ def fill(session: Session, who: Principal, template_id: int, contact_id: int,
         raise not_found(f"template {template_id}")
     contact = visible_contact(session, who, contact_id)
     resident = session.get(Resident, contact.resident_id) if contact.resident_id else None
+    log_access(session, who, "api.template.fill", contact=contact)  # reads the name
     first = (resident.name or "").split()[0] if resident and resident.name else ""
     text = template.text.format(first_name=first, counsellor=who.name,
                                 opening_hours=hours_text(template.language, contact.area_code))
