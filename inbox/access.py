@@ -24,6 +24,7 @@ class Principal:
     role: str
     areas: tuple[str, ...]
     available: bool = True
+    ui_language: str | None = None  # their chosen UI language; none: the browser's
 
     @property
     def sees_all_areas(self) -> bool:

@@ -100,6 +100,8 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     languages: Mapped[list[Any]] = mapped_column(default=lambda: ["fi"])
     available: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The counsellor UI's language they chose (fi, sv, en); none: their browser's.
+    ui_language: Mapped[str | None] = mapped_column(String(2))
     # Their desk phone, as the phone system names it: E.164 number and/or extension.
     phone: Mapped[str | None] = mapped_column(String(32), unique=True)
     extension: Mapped[str | None] = mapped_column(String(16), unique=True)

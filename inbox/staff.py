@@ -19,6 +19,7 @@ from inbox.store import Store
 
 _hasher = PasswordHasher()
 SESSION_LIFETIME = timedelta(hours=10)
+UI_LANGUAGES = ("fi", "sv", "en")  # the counsellor UI's languages
 
 
 @functools.cache
@@ -33,7 +34,7 @@ def _digest(token: str) -> str:
 
 def principal_of(staff: Staff) -> Principal:
     return Principal(staff.id, staff.email, staff.name, staff.role, tuple(staff.area_codes),
-                     staff.available)
+                     staff.available, staff.ui_language)
 
 
 def add_staff(
@@ -108,6 +109,15 @@ def set_availability(session: Session, who: Principal, available: bool) -> None:
     staff = session.get(Staff, who.staff_id)
     if staff is not None:
         staff.available = available
+
+
+def set_ui_language(session: Session, who: Principal, language: str) -> None:
+    """The language the counsellor UI speaks to them from now on, in every session."""
+    if language not in UI_LANGUAGES:
+        raise bad_request(f"language must be one of {', '.join(UI_LANGUAGES)}")
+    staff = session.get(Staff, who.staff_id)
+    if staff is not None:
+        staff.ui_language = language
 
 
 def check_password(store: Store, email: str, password: str) -> Principal | None:

@@ -25,7 +25,7 @@ from web.api import path_id
 from web.auth import CSRF, require_staff
 from web.i18n import Catalogs
 from web.routing_text import RoutingText
-from web.ui_language import ui_language
+from web.ui_language import ui_context, ui_language
 
 FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 CATALOGS = web.AppKey("catalogs", Catalogs)  # set by web/app.py: the counsellor UI's words
@@ -41,11 +41,11 @@ def render_page(request: web.Request, template: str, who: Principal | None,
 
 
 def counsellor_words(request: web.Request) -> dict[str, Any]:
-    """`_`, `gettext`, `ngettext` for the counsellor UI's newer text (counsellor.po, English
-    msgids): Finnish unless `?lang=sv|en`; `ui_lang` says which, `lang_query` keeps it in
-    a form's action."""
-    lang = ui_language(request)
-    kept = {"ui_lang": lang, "lang_query": "" if lang == "fi" else f"?lang={lang}"}
+    """`_`, `gettext`, `ngettext` for the counsellor UI's text (English msgids) in the UI
+    language (web/ui_language.py); `ui_lang` says which, `lang_query` keeps an asked-for
+    `?lang=` in a form's action, `here` is the page (the language picker comes back to it)."""
+    kept = ui_context(request)
+    lang = kept["ui_lang"]
     catalogs = request.config_dict.get(CATALOGS)
     if catalogs is None:
         return kept

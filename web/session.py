@@ -1,4 +1,5 @@
-"""Log in and out: argon2 password check, a session cookie, a CSRF token per session."""
+"""Log in and out: argon2 password check, a session cookie, a CSRF token per session; and
+the staff member's UI language, which the login page's and the header's pickers set."""
 
 from __future__ import annotations
 
@@ -8,22 +9,25 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import aiohttp_jinja2
 from aiohttp import web
 
-from inbox.staff import check_password, close_session, open_session
+from inbox.staff import check_password, close_session, open_session, set_ui_language
 from inbox.store import Store
-from web.auth import PRINCIPAL, SESSION_COOKIE
+from web.auth import PRINCIPAL, SESSION_COOKIE, require_staff
+from web.pages import render_page
+from web.ui_language import UI_LANGUAGES, asked_language, local_path, without_lang
 
 LOGIN_CSRF_COOKIE = "yhteys_login"
 
 
-def _safe_next(target: str | None) -> str:
-    """Only local paths, so the login form cannot be used to redirect elsewhere."""
-    if (target and target.startswith("/") and not target.startswith("//")
-            and "\\" not in target and target.isprintable()):
-        return target
-    return "/"
+def N_(message: str) -> str:
+    """Marks a message id for the catalog; login.html translates it."""
+    return message
+
+
+FORM_EXPIRED = N_("The form expired. Try again.")
+TOO_MANY = N_("Too many attempts. Wait a moment and try again.")
+WRONG = N_("The email or password is wrong.")
 
 
 @dataclass
@@ -37,17 +41,18 @@ class SessionRoutes:
             web.get("/login", self.form),
             web.post("/login", self.login),
             web.post("/logout", self.logout),
+            web.post("/me/language", self.language),
         ]
 
     def _form(self, request: web.Request, error: str | None, status: int = 200
               ) -> web.Response:
+        """The login page in the language asked for (`?lang=`) or the browser's."""
         token = secrets.token_urlsafe(24)
-        response = aiohttp_jinja2.render_template(
-            "login.html", request,
-            {"csrf_token": token, "error": error, "next": _safe_next(request.query.get("next")),
-             "who": None},
-            status=status,
-        )
+        response = render_page(request, "login.html", None, csrf_token=token, error=error,
+                               next=local_path(request.query.get("next")),
+                               chosen=asked_language(request))
+        response.set_status(status)
+        response.headers["Vary"] = "Accept-Language"
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict",
                             secure=self.cookie_secure, path="/login")
         return response
@@ -59,15 +64,18 @@ class SessionRoutes:
         form = await request.post()
         sent, expected = str(form.get("csrf_token", "")), request.cookies.get(LOGIN_CSRF_COOKIE)
         if not expected or not hmac.compare_digest(sent, expected):
-            return self._form(request, "Lomake vanheni. Yritä uudelleen.", 403)
+            return self._form(request, FORM_EXPIRED, 403)
         if not self.allow(request.remote or "?"):
-            return self._form(request, "Liian monta yritystä. Odota hetki ja yritä uudelleen.", 429)
+            return self._form(request, TOO_MANY, 429)
         who = await asyncio.to_thread(check_password, self.store, str(form.get("email", "")),
                                       str(form.get("password", "")))
         if who is None:
-            return self._form(request, "Sähköposti tai salasana on väärin.", 401)
+            return self._form(request, WRONG, 401)
         token, _csrf = await self.store.call(open_session, who)
-        response = web.HTTPSeeOther(_safe_next(str(form.get("next", "/"))))
+        chosen = str(form.get("language", ""))
+        if chosen in UI_LANGUAGES:  # picked on the login page: their language from now on
+            await self.store.call(set_ui_language, who, chosen)
+        response = web.HTTPSeeOther(local_path(str(form.get("next", "/"))))
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax",
                             secure=self.cookie_secure, path="/")
         response.del_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -80,3 +88,10 @@ class SessionRoutes:
         response = web.HTTPSeeOther("/login")
         response.del_cookie(SESSION_COOKIE, path="/")
         raise response
+
+    async def language(self, request: web.Request) -> web.Response:
+        """The header's language picker: stores the choice, back to the same page in it."""
+        who = require_staff(request)
+        form = await request.post()
+        await self.store.call(set_ui_language, who, str(form.get("language", "")))
+        raise web.HTTPSeeOther(without_lang(local_path(str(form.get("next", "")), "/inbox")))

@@ -1,7 +1,8 @@
-"""The counsellor catalog (counsellor.po: the phone pages, the screen pop, the header link)
-is complete in fi and sv, holds nothing unused, keeps each placeholder, and never gives a
-message id another meaning than a catalog it is merged with (web/i18n.py merges every .po
-of a language into one)."""
+"""The counsellor catalog (counsellor.po: the staff UI's chrome, the login page, the shared
+labels, the phone pages, the screen pop) is complete in fi and sv, holds nothing unused,
+keeps each placeholder, and never gives a message id another meaning than a catalog it is
+merged with (web/i18n.py merges every .po of a language into one). No Finnish is left
+written into those templates."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from babel.messages.pofile import read_po
 from web.i18n import LANGUAGES, LOCALE_DIR, Catalogs
 
 WEB = Path(__file__).resolve().parents[2] / "web"
-TEMPLATES = ["base.html", "_call_pop.html", "_phone.html", "callbacks.html", "calls_new.html",
-             "_phone_contact.html"]
+TEMPLATES = ["base.html", "login.html", "_ui.html", "_call_pop.html", "_phone.html",
+             "callbacks.html", "calls_new.html", "_phone_contact.html"]
+PYTHON = ["phone_pages.py", "session.py"]  # their N_("…") ids are worded by the templates
+ROUTING_IDS = re.compile(r"area\.\w+")  # area names: routing.po's, not this catalog's
 PLACEHOLDERS = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 
 
@@ -28,9 +31,10 @@ def used() -> set[str]:
                 keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
                 options={"extensions": "jinja2.ext.i18n"}):
             ids.add(message if isinstance(message, str) else message[0])
-    for _line, message, _comments, _context in extract_from_file(
-            "python", WEB / "phone_pages.py", keywords={"N_": None}):
-        ids.add(message)
+    for name in PYTHON:
+        for _line, message, _comments, _context in extract_from_file(
+                "python", WEB / name, keywords={"N_": None}):
+            ids.add(message)
     return ids
 
 
@@ -48,8 +52,22 @@ def test_every_message_used_is_in_the_catalog_and_nothing_else() -> None:
     ids = used()
     assert "Log a call" in ids and "Take the next callback" in ids
     assert "Enter the phone number." in ids  # from web/phone_pages.py
+    assert "The email or password is wrong." in ids  # from web/session.py
+    assert {"Inbox", "Log out", "Urgent", "area.itainen"} <= ids  # base.html, _ui.html
+    own = {i for i in ids if not ROUTING_IDS.fullmatch(i)}
     for lang in LANGUAGES:
-        assert set(catalog(lang)) == ids, lang
+        assert set(catalog(lang)) == own, lang
+        routing = catalog(lang, "routing.po")
+        assert all(routing.get(i) or lang == "en" for i in ids - own), lang
+
+
+def test_no_finnish_is_left_in_the_templates() -> None:
+    finnish = re.compile(r"[äöÄÖ]|\b(Kirjaudu|Saapuneet|Paikalla|Poissa|Siirry|Suomi)\b")
+    for name in TEMPLATES:
+        text = (WEB / "templates" / name).read_text("utf-8")
+        words = re.sub(r"\{#.*?#\}", "", text, flags=re.S)  # comments may speak of them
+        words = words.replace('"fi": "Suomi"', "")  # Finnish named in its own language
+        assert not finnish.search(words), (name, finnish.search(words))
 
 
 @pytest.mark.parametrize("lang", ["fi", "sv"])
@@ -81,3 +99,13 @@ def test_the_counsellor_ui_speaks_finnish_and_the_others_on_request() -> None:
     assert catalogs.gettext("en", "Log a call") == "Log a call"
     assert catalogs.ngettext("fi", "%(num)s request waiting", "%(num)s requests waiting",
                              2) == "2 pyyntöä odottaa"
+
+
+@pytest.mark.parametrize(("lang", "inbox", "away"), [("fi", "Saapuneet", "Poissa"),
+                                                     ("sv", "Inkorg", "Borta"),
+                                                     ("en", "Inbox", "Away")])
+def test_the_chrome_speaks_each_language(lang: str, inbox: str, away: str) -> None:
+    catalogs = Catalogs.load()
+    assert catalogs.gettext(lang, "Inbox") == inbox
+    assert catalogs.gettext(lang, "Away") == away
+    assert catalogs.gettext(lang, "area.itainen") != "area.itainen"  # merged from routing.po
