@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
+# A browser in Helsinki asks for Finnish (the staff UI follows Accept-Language until the
+# counsellor picks a language); a context given a `locale` asks for that one instead.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking"]
+                 "--disable-background-networking", "--accept-lang=fi-FI,fi"]
 
 # Init scripts are injected by the browser itself, outside the page's script-src 'self',
 # so this listener sees every violation, including ones that produce no console message.
