@@ -34,6 +34,9 @@ from web.openapi import document
 from web.pages import CATALOGS, Pages
 from web.phone_pages import PhonePages
 from web.problems import problems, security_headers
+from web.report_words import ReportWords
+from web.reports_api import ReportsApi, reports_openapi
+from web.reports_page import ReportsPage
 from web.routing_text import RoutingText
 from web.secure import SecurePortal
 from web.session import SessionRoutes
@@ -84,7 +87,7 @@ def build_app(cfg: WebConfig) -> web.Application:
     env.globals["labels"] = cfg.labels
     app[CATALOGS] = cfg.catalogs
     openapi = document({**cfg.extra_openapi, **cases_openapi(), **templates_openapi(),
-                        **letters_openapi()})
+                        **letters_openapi(), **reports_openapi()})
 
     async def healthz(request: web.Request) -> web.Response:
         await cfg.store.call(_ping)
@@ -109,6 +112,10 @@ def build_app(cfg: WebConfig) -> web.Application:
         cfg.hours or ServiceHours(OpeningHours({})))).routes())
     if cfg.portal is not None:
         app.add_routes(cfg.portal.routes())
+    reports = ReportsApi(cfg.store, ReportWords(cfg.catalogs, cfg.labels, cfg.case_vocabulary),
+                         cfg.clock)
+    app.add_routes(reports.routes())
+    app.add_routes(ReportsPage(reports).routes())
     app.add_routes(InboxPage(cfg.store, RoutingText(cfg.catalogs), cfg.clock).routes())
     app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
     app.add_routes(PhonePages(cfg.store, cfg.router, cfg.clock, cfg.callback_rules).routes())
