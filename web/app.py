@@ -40,6 +40,7 @@ from web.reports_page import ReportsPage
 from web.routing_text import RoutingText
 from web.secure import SecurePortal
 from web.session import SessionRoutes
+from web.template_pages import TemplatePages
 from web.templates_api import TemplatesApi, opening_hours_text, templates_openapi
 from web.widget import WidgetPages
 
@@ -108,8 +109,8 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(letters.routes())
     app.add_routes(CasePages(cfg.store, cfg.clock, cfg.labels.get("steps", {}),
                              RoutingText(cfg.catalogs), letters, cfg.case_vocabulary).routes())
-    app.add_routes(TemplatesApi(cfg.store, cfg.clock, opening_hours_text(
-        cfg.hours or ServiceHours(OpeningHours({})))).routes())
+    hours_text = opening_hours_text(cfg.hours or ServiceHours(OpeningHours({})))
+    app.add_routes(TemplatesApi(cfg.store, cfg.clock, hours_text).routes())
     if cfg.portal is not None:
         app.add_routes(cfg.portal.routes())
     reports = ReportsApi(cfg.store, ReportWords(cfg.catalogs, cfg.labels, cfg.case_vocabulary),
@@ -117,7 +118,9 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(reports.routes())
     app.add_routes(ReportsPage(reports).routes())
     app.add_routes(InboxPage(cfg.store, RoutingText(cfg.catalogs), cfg.clock).routes())
-    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs)).routes())
+    app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs), cfg.clock,
+                         hours_text, cfg.case_vocabulary).routes())
+    app.add_routes(TemplatePages(cfg.store, cfg.clock).routes())
     app.add_routes(PhonePages(cfg.store, cfg.router, cfg.clock, cfg.callback_rules).routes())
     app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
     app.add_routes(CallbackPage(cfg.catalogs, cfg.privacy_url).routes())
