@@ -10,6 +10,7 @@ import sys
 
 from config.settings import Settings
 from config.system import System, build_system
+from inbox.audit import seal, verify
 from inbox.errors import Problem
 from inbox.staff import add_staff, create_token, set_desk_phone, set_password
 from router.identify import InvalidPhone, normalise_phone
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
                                                                       required=True)
     token.add_parser("create", help="print a new bearer token").add_argument("email")
     sub.add_parser("demo", help="one demo counsellor per area; prints the logins")
+    audit = sub.add_parser("audit", help="the use log").add_subparsers(dest="action",
+                                                                       required=True)
+    audit.add_parser("seal", help="seal the settled use-log rows now")
+    audit.add_parser("verify", help="check the use log's hash chain; exit 1 if broken")
     return p
 
 
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             print(system.store.run(create_token, args.email))
         elif args.command == "demo":
             _demo(system)
+        elif args.command == "audit":
+            return _audit(system, args.action)
     except Problem as p:
         print(f"yhteys: {p.title}: {p.detail}", file=sys.stderr)
         return 2
@@ -85,6 +92,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"yhteys: {bad}", file=sys.stderr)
         return 2
     return 0
+
+
+def _audit(system: System, action: str) -> int:
+    if action == "seal":
+        print(f"sealed {system.store.run(seal, system.clock.now())} rows")
+        return 0
+    verdict = system.store.run(verify)
+    print(f"{verdict.seals} seals over {verdict.rows} rows, {verdict.unsealed} not yet sealed: "
+          + ("intact" if verdict.intact else f"BROKEN at seal {verdict.broken_at}: "
+             f"{verdict.reason}"))
+    return 0 if verdict.intact else 1
 
 
 def _demo(system: System) -> None:

@@ -26,6 +26,7 @@ from config.jobs import InProcessJobs
 from config.ratelimit import RateLimit
 from config.settings import Settings
 from config.system import System, build_system
+from inbox.audit import seal
 from inbox.callbacks import QueueRules, release_stale_claims
 from inbox.followups import raise_due
 from inbox.hours import HELSINKI
@@ -180,14 +181,15 @@ async def start(settings: Settings) -> Running:
 async def _every_minute(system: System, rules: QueueRules) -> None:
     """The timers: claims left unresolved go back to the queue, follow-ups due today are
     raised (once: each is marked in the transaction that raises it) and key dates coming
-    closer raise urgency. Claiming and listing release stale claims too, so a missed tick
-    loses nothing."""
+    closer raise urgency; settled use-log rows are sealed. Claiming and listing release
+    stale claims too, so a missed tick loses nothing."""
     while True:
         try:
             now = system.clock.now()
             await system.store.call(release_stale_claims, now, rules)
             await system.store.call(raise_due, now.astimezone(HELSINKI).date(), now,
                                     system.case_vocabulary)
+            await system.store.call(seal, now)  # the use log's hash chain
         except Exception:  # the database may be restarting: try again next minute
             log.exception("a timer failed")
         await asyncio.sleep(60)

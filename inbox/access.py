@@ -54,6 +54,17 @@ def can_see(who: Principal, contact: Contact) -> bool:
     return area_visible(who, contact.area_code, contact.assignee_id)
 
 
+def basis(who: Principal, area: str | None, holder: int | None) -> str:
+    """On what the read rests, for the use log: the role and the relation to the record."""
+    if holder is not None and holder == who.staff_id:
+        return "assigned"
+    if who.sees_all_areas:
+        return who.role
+    if area is None:
+        return "pool"
+    return "own_area" if area in who.areas else "other"
+
+
 def log_access(
     session: Session,
     who: Principal,
@@ -63,11 +74,14 @@ def log_access(
     action: str = "read",
     case: Case | None = None,
 ) -> None:
+    area = contact.area_code if contact else (case.area_code if case else None)
+    holder = contact.assignee_id if contact else (case.counsellor_id if case else None)
     session.add(
         AccessLog(
             staff_id=who.staff_id,
             view=view,
             action=action,
+            basis=basis(who, area, holder),
             contact_id=contact.id if contact else None,
             resident_id=contact.resident_id if contact else (case.resident_id if case else None),
             case_id=case.id if case else (contact.case_id if contact else None),

@@ -425,6 +425,22 @@ class AccessLog(Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # On what basis: the role and the relation (own_area, assigned, pool, lead, admin…).
+    basis: Mapped[str | None] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class AccessLogSeal(Base):
+    """A hash over a run of use-log rows and the seal before it: a changed, removed or
+    inserted row breaks every seal from there on (inbox/audit.py)."""
+
+    __tablename__ = "access_log_seals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_id: Mapped[int] = mapped_column(Integer)
+    last_id: Mapped[int] = mapped_column(Integer, unique=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
