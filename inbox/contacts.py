@@ -69,6 +69,8 @@ def contact_event(kind: str, contact: Contact) -> dict[str, Any]:
         "conversation_id": contact.conversation_id,
         "area": contact.area_code,
         "assignee_id": contact.assignee_id,
+        "urgency": contact.urgency,  # codes: an open inbox tells an urgent newcomer apart
+        "status": contact.status,
     }
 
 

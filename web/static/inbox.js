@@ -1,15 +1,29 @@
 // Live counsellor pages: the /inbox namespace says which contact or callback changed; the
 // page re-reads itself and swaps the parts that can change. Times are shown in Helsinki time.
+// The inbox list is the exception: it is patched one row at a time (inbox-list.js, which
+// gets the contact events from here) and re-read whole only after a lost connection.
 // On a chat contact's page it also shows whether the resident is online, typing or gone, and
 // tells the resident when the counsellor is writing. On every page it shows who is calling
 // when the counsellor's desk phone rings (call.ringing, only to them), until it is answered.
+// Every word comes from the page: #live-words (_live_words.html), #live-status-words.
 (function () {
   "use strict";
+  function readJson(id) {
+    const el = document.getElementById(id);
+    if (!el) return null;
+    try { return JSON.parse(el.textContent); } catch (e) { return null; }
+  }
+  const words = readJson("live-words") || {};
+  const statusWords = readJson("live-status-words") || {};  // base.html: every signed-in page
+  const LOCALES = { fi: "fi-FI", sv: "sv-FI", en: "en-GB" };
   const status = document.getElementById("live-status");
-  const LIVE_PARTS = ["contacts", "messages", "callbacks", "my-callbacks", "failed-callbacks",
-                      "facts", "routing", "possible-match"];
-  const LIVE_TEXT = ["queue-summary"];  // live regions: their text changes, the node stays
-  const clock = new Intl.DateTimeFormat("fi-FI", {
+  const rowList = document.querySelector("[data-live-rows]");  // the inbox: row by row
+  const LIVE_PARTS = ["contacts", "folder-tabs", "messages", "callbacks", "my-callbacks",
+                      "failed-callbacks", "facts", "routing", "possible-match"];
+  // live regions: their text changes, the node stays
+  const LIVE_TEXT = ["queue-summary", "inbox-summary"];
+  const lang = words.lang || document.documentElement.lang;
+  const clock = new Intl.DateTimeFormat(LOCALES[lang] || "fi-FI", {
     day: "numeric", month: "numeric", year: "numeric", hour: "2-digit", minute: "2-digit",
     timeZone: "Europe/Helsinki",
   });
@@ -23,7 +37,7 @@
     }
   }
   function setStatus(text, live) {
-    if (!status) return;
+    if (!status || !text) return;
     status.textContent = text;
     status.classList.toggle("is-live", live);
   }
@@ -99,9 +113,7 @@
   const contactId = contactEl ? Number(contactEl.dataset.contactId) : null;
   const presence = (function () {
     const el = document.getElementById("chat-presence");
-    const TEXT = { online: "Asukas on paikalla", typing: "Asukas kirjoittaa…",
-                   gone: "Asukas on poistunut",
-                   unknown: "Yhteys palvelimeen katkesi: asukkaan tilaa ei nyt tiedetä" };
+    const TEXT = words.presence || {};
     const TYPING_SHOWN_MS = 5000;
     let state = el ? el.dataset.state : null, typingUntil = null;
 
@@ -111,7 +123,7 @@
       if (next === state) return;  // an unchanged live region is not announced again
       state = next;
       el.dataset.state = next;
-      el.textContent = TEXT[next];
+      if (TEXT[next]) el.textContent = TEXT[next];
     }
     return {
       active: Boolean(el) && state !== "ended",
@@ -244,26 +256,42 @@
     notice.className = "followup-notice";
     notice.textContent = words.replace("{case}", String(event.case_id)) + " ";
     const open = document.createElement("a");
-    open.href = `/cases/${event.case_id}`;
+    open.href = `/cases/${event.case_id}${words.lang_query || ""}`;
     open.textContent = region.dataset.open;
     notice.append(open);
     region.append(notice);
   }
 
+  // "r" in the inbox opens a contact at #reply: the reply box has the focus.
+  if (reply && window.location.hash === "#reply") reply.focus();
+
+  // The inbox list asks for a whole re-read (after a lost connection, or when its counts
+  // say something arrived while the page was being served).
+  document.addEventListener("yhteys:refresh", refresh);
+
   localTimes(document);
+  if (status && !status.textContent.trim()) setStatus(statusWords.connecting, false);
   const socket = io("/inbox", { transports: ["websocket"] });
+  let connectedBefore = false;
   socket.on("connect", function () {
-    setStatus("Päivittyy reaaliajassa", true);
+    setStatus(statusWords.live, true);
     // Catch up on what happened while we were away, and on the first connect on what
     // happened between the server rendering this page and the socket joining its rooms.
-    refresh();
+    // The inbox list checks its counts first and re-reads itself only when they changed.
+    if (rowList) {
+      document.dispatchEvent(new CustomEvent("yhteys:connected",
+                                             { detail: { again: connectedBefore } }));
+    } else {
+      refresh();
+    }
+    connectedBefore = true;
     askPresence();
   });
   socket.on("disconnect", function () {
-    setStatus("Yhteys katkesi, yhdistetään…", false);
+    setStatus(statusWords.lost, false);
     presence.unknown();
   });
-  socket.on("connect_error", function () { setStatus("Ei yhteyttä, yritetään uudelleen…", false); });
+  socket.on("connect_error", function () { setStatus(statusWords.offline, false); });
   socket.on("event", function (event) {
     if (!event || typeof event.type !== "string") return;
     if (event.type.startsWith("call.")) {
@@ -287,6 +315,11 @@
       presence.typing();
       return;
     }
-    if (event.type.startsWith("contact.") || event.type.startsWith("message.")) refresh();
+    if (!event.type.startsWith("contact.") && !event.type.startsWith("message.")) return;
+    if (rowList) {
+      document.dispatchEvent(new CustomEvent("yhteys:contact-event", { detail: event }));
+    } else {
+      refresh();
+    }
   });
 })();
