@@ -19,7 +19,7 @@ from tests.conftest import Service
 from tests.integration.test_web_security import HIDDEN_CSRF, PASSWORD, browser, log_in
 
 NAV = {"fi": ("Saapuneet", "Soittopyynnöt", "Kirjaa puhelu"),
-       "sv": ("Inkorg", "Uppringningsbegäranden", "Registrera samtal"),
+       "sv": ("Inkorg", "Återuppringningar", "Registrera samtal"),
        "en": ("Inbox", "Callback requests", "Log a call")}
 HTML_LANG = re.compile(r'<html lang="(\w+)">')
 
@@ -73,7 +73,7 @@ async def test_the_chosen_language_is_stored_and_holds_in_a_new_session(service:
         assert (status, location) == (303, "/callbacks?claimed=none")
         assert await stored(service, "irma@hel.fi") == "sv"
         lang, html = await page(http, service.url + location)
-        assert lang == "sv" and speaks(html, "sv") and "<h1>Uppringningsbegäranden</h1>" in html
+        assert lang == "sv" and speaks(html, "sv") and "<h1>Återuppringningar</h1>" in html
         assert 'action="/callbacks/claim"' in html  # a stored choice needs no ?lang= in links
 
     async with browser(service) as later:  # another day, another session
