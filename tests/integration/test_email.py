@@ -28,9 +28,10 @@ def mail(text: str, subject: str = "Apua", sender: str = "Matti Meikäläinen <m
 
 
 async def send(service: Service, message: EmailMessage | bytes,
-               rcpt: str = SERVICE, sender: str = "matti@example.com") -> dict:
+               rcpt: str = SERVICE, sender: str = "matti@example.com", timeout: float = 10
+               ) -> dict:
     def _send() -> dict:
-        with smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=10) as client:
+        with smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=timeout) as client:
             if isinstance(message, bytes):
                 return client.sendmail(sender, [rcpt], message)
             return client.send_message(message, to_addrs=[rcpt])
