@@ -47,6 +47,7 @@ from router.pipeline import Router
 from web.api import path_id
 from web.auth import require_staff
 from web.pages import render_page
+from web.ui_language import asked_language
 
 MAX_NOTES = 20_000
 MAX_MINUTES = 24 * 60
@@ -153,8 +154,9 @@ def call_row(call: dict[str, Any], now: datetime) -> dict[str, Any]:
 
 
 def _keep_lang(request: web.Request) -> dict[str, str]:
-    lang = request.query.get("lang", "")
-    return {"lang": lang} if lang in ("sv", "en") else {}
+    """A `?lang=` asked for stays on the page we send the counsellor back to."""
+    asked = asked_language(request)
+    return {"lang": asked} if asked else {}
 
 
 def _outcome(callback: CallbackRequest, result: str) -> str:
