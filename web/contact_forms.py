@@ -202,6 +202,17 @@ def step_view(step: dict[str, Any], words: dict[str, dict[Any, str]], received_a
     return view
 
 
+def why_here(steps: list[dict[str, Any]], words: dict[str, dict[Any, str]], received_at: str
+             ) -> list[dict[str, Any]]:
+    """Every step of "Why here"; the router's run of steps says once who and when."""
+    views: list[dict[str, Any]] = []
+    for step in steps:
+        view = step_view(step, words, received_at)
+        view["repeat"] = bool(view["automatic"] and views and views[-1]["automatic"])
+        views.append(view)
+    return views
+
+
 def timeline(messages: list[dict[str, Any]], notes: list[dict[str, Any]]
              ) -> list[dict[str, Any]]:
     """Messages and internal notes as one list, oldest first; a note says it is one."""

@@ -46,10 +46,10 @@ from web.contact_forms import (
     posted_form,
     read_correction,
     shown_status,
-    step_view,
     storable,
     template_choices,
     timeline,
+    why_here,
 )
 from web.i18n import LANGUAGES, Catalogs
 from web.routing_text import RoutingText
@@ -189,8 +189,7 @@ class Pages:
                    for s in staff if s["id"] != who.staff_id],
             form=form, max_note=MAX_NOTE, max_why=MAX_WHY, max_note_text=MAX_NOTE_TEXT,
             max_reply=MAX_REPLY, timeline=timeline(contact["messages"], contact["notes"]),
-            steps=[step_view(s, words, contact["received_at"])
-                   for s in routing.get("steps", [])],
+            steps=why_here(routing.get("steps", []), words, contact["received_at"]),
             status=shown_status(contact), last_reply=last_reply(contact["messages"]),
             picker=template_choices(items, contact.get("language")), endonyms=ENDONYMS,
             delivery_look=DELIVERY_LOOK,

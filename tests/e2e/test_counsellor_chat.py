@@ -180,7 +180,7 @@ async def test_counsellor_sees_the_resident_live_and_transfers_the_chat(
     problems += await axe(page, "contact page, transfer refused")
 
     # With her area: done. Irma no longer sees the contact and is told so.
-    await page.get_by_label("Alue").select_option("etelainen")
+    await page.locator("#transfer").get_by_label("Alue").select_option("etelainen")
     await page.get_by_role("button", name="Siirrä", exact=True).click()
     await expect(page).to_have_url(re.compile(r"/inbox\?transferred=\d+$"))
     await expect(page.get_by_role("status").filter(has_text="siirretty")).to_be_visible()
@@ -246,7 +246,7 @@ async def test_ended_chat_and_routing_in_another_language(
     detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", irma)
     assert detail["area"] == "itainen"
 
-    # ?lang=sv renders the routing in Swedish (the rest of the UI stays Finnish).
+    # ?lang=sv renders the routing in Swedish (as the rest of the page).
     await page.goto(f"{service.url}/contacts/{contact['id']}?lang=sv")
     await expect(page.locator("#routing")).not_to_contain_text("annettu postinumero")
     await expect(page.locator("#routing")).to_contain_text("angivet postnummer 00940")
@@ -269,18 +269,19 @@ async def test_a_lead_transfers_and_stays_on_the_contact(
     page = await log_in(browser, service, "leena@hel.fi", watch, problems)
     await page.goto(f"{service.url}/contacts/{contact['id']}?lang=sv")
     await expect(page.locator("#facts")).to_contain_text("English")
-    await page.get_by_text("Siirrä toiselle neuvojalle tai alueelle").press("Enter")
-    await page.get_by_label("Alue").select_option("koillinen")
-    await page.get_by_label("Viesti vastaanottajalle").fill("Koillisen asia")
-    await page.get_by_label("Viesti vastaanottajalle").press("Tab")
-    await page.keyboard.press("Enter")  # the Siirrä button, from the keyboard
+    await page.get_by_text("Överför till en annan rådgivare eller ett annat område").press(
+        "Enter")
+    await page.locator("#transfer").get_by_label("Område").select_option("koillinen")
+    await page.get_by_label("Meddelande till mottagaren").fill("Koillisen asia")
+    await page.get_by_label("Meddelande till mottagaren").press("Tab")
+    await page.keyboard.press("Enter")  # the Överför button, from the keyboard
     await expect(page).to_have_url(re.compile(r"/contacts/\d+\?lang=sv&transferred=1$"))
-    await expect(page.get_by_role("status").filter(has_text="Siirretty")).to_be_visible()
+    await expect(page.get_by_role("status").filter(has_text="Överförd")).to_be_visible()
     step = page.locator("#routing .step--transfer")
     await expect(step).to_contain_text("Överföring")
     await expect(step).to_contain_text(
         "Flyttad av Leena Lähiesihenkilö → Nordöstra: Koillisen asia")
-    await expect(page.locator("#facts")).to_contain_text("Koillinen")
+    await expect(page.locator("#facts")).to_contain_text("Nordöstra")
     await resident.wait_for("status", lambda s: s.get("event") == "transferred")
     await resident.close()
     assert not problems, "\n".join(problems)

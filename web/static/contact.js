@@ -15,14 +15,14 @@
   let touched = false;  // has the counsellor been in the box (so it has a cursor)?
   box.addEventListener("focus", function () { touched = true; });
 
+  // A template is a paragraph of its own: a blank line parts it from text right beside it.
+  // A box never entered gets it after its text, as the server does; else at the cursor.
   function insert(text) {
     const value = box.value;
-    let from = touched ? box.selectionStart : value.length;
+    const from = touched ? box.selectionStart : value.replace(/\s+$/, "").length;
     const to = touched ? box.selectionEnd : value.length;
-    if (!touched && value.trim()) {
-      text = "\n\n" + text;
-      from = value.replace(/\s+$/, "").length;
-    }
+    if (/\S$/.test(value.slice(0, from))) text = "\n\n" + text;
+    if (/^\S/.test(value.slice(to))) text += "\n\n";
     box.focus();
     box.setRangeText(text, from, to, "end");
     box.dispatchEvent(new Event("input", { bubbles: true }));
