@@ -127,6 +127,21 @@
       else document.getElementById("contacts").focus();
     }
   }
+  // A row that is there already changes in place, cell by cell, so that a click or the
+  // focus on it is not lost; it moves only when its place in the order changed.
+  function patch(old, fresh) {
+    for (const name of ["data-order", "data-urgency", "data-area", "data-channel"]) {
+      old.setAttribute(name, fresh.getAttribute(name) || "");
+    }
+    for (const name of ["urgency-normal", "urgency-high", "urgency-urgent", "mine"]) {
+      old.classList.toggle(name, fresh.classList.contains(name));
+    }
+    const cells = Array.from(fresh.cells);
+    cells.forEach(function (cell, i) {
+      const mine = old.cells[i];
+      if (mine && mine.innerHTML !== cell.innerHTML) mine.replaceWith(cell);
+    });
+  }
   function place(id, html) {
     const old = rowOf(id);
     if (!html) {
@@ -135,8 +150,6 @@
     }
     const fresh = parseRow(html);
     if (!fresh) return;
-    const focused = Boolean(old && old.contains(document.activeElement));
-    const current = Boolean(old && old.tabIndex === 0);
     const others = rows().filter((r) => r !== old);
     const perPage = Number(table().dataset.perPage), page = Number(table().dataset.page);
     const next = others.find((r) => r.dataset.order > fresh.dataset.order) || null;
@@ -146,18 +159,24 @@
       if (old) drop(old);
       return;
     }
+    let row = old;
     if (old) {
-      if (old.classList.contains("is-new")) fresh.classList.add("is-new");
-      old.remove();
+      const focused = old.contains(document.activeElement) ? document.activeElement : null;
+      patch(old, fresh);
+      const place = next || body().querySelector("tr.empty");
+      if (old.nextElementSibling !== place) body().insertBefore(old, place);
+      if (focused && document.activeElement !== focused) {
+        (old.contains(focused) ? focused : old).focus();
+      }
     } else {
+      row = fresh;
       fresh.classList.add("is-new");  // the arrival is shown once (app.css)
+      body().insertBefore(fresh, next || body().querySelector("tr.empty"));
     }
-    body().insertBefore(fresh, next || body().querySelector("tr.empty"));
-    if (unread.has(String(id))) markNew(fresh);
+    if (unread.has(String(id))) markNew(row);
     const all = rows();
     if (all.length > perPage) all[all.length - 1].remove();
-    if (current) setCurrent(fresh, focused);
-    else if (!chosen || !all.some((r) => r.tabIndex === 0)) setCurrent(rows()[0], false);
+    if (!chosen || !rows().some((r) => r.tabIndex === 0)) setCurrent(rows()[0], false);
   }
 
   // --- new contacts for me: title count, desktop notification, tone ----------------------
@@ -179,16 +198,22 @@
       labels.append(" ", label);
     }
   }
+  // Seen at once (the title), but the row keeps its "New" mark until the focus leaves it:
+  // changing it under a pointer that is clicking its link would swallow the click.
   function seen(id) {
     if (!unread.delete(String(id))) return;
-    const row = rowOf(id);
-    if (row) {
-      row.classList.remove("is-unread");
-      const label = row.querySelector(".new-label");
-      if (label) label.remove();
-    }
     showTitle();
   }
+  function unmark(row) {
+    if (unread.has(row.dataset.contactId)) return;
+    row.classList.remove("is-unread");
+    const label = row.querySelector(".new-label");
+    if (label) label.remove();
+  }
+  document.addEventListener("focusout", function (e) {
+    const row = e.target.closest ? e.target.closest("#contacts tr[data-contact-id]") : null;
+    if (row && !row.contains(e.relatedTarget)) unmark(row);
+  });
   function seenElsewhere() {  // back on the tab: what this list cannot show is seen
     for (const id of Array.from(unread)) if (!rowOf(id)) seen(id);
   }
