@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
+from yarl import URL
 
 from web.auth import PRINCIPAL
 from web.i18n import LANGUAGES, negotiate
@@ -40,7 +41,18 @@ def ui_context(request: web.Request) -> dict[str, str]:
     language picker to come back to."""
     asked = asked_language(request)
     return {"ui_lang": ui_language(request), "lang_query": f"?lang={asked}" if asked else "",
-            "here": request.path_qs}
+            "here": _page(request)}
+
+
+def _page(request: web.Request) -> str:
+    """The address of the page shown. A page that answers a form (a refusal shown at its
+    field) has a POST address: the page the form was on is the one to come back to."""
+    if request.method in ("GET", "HEAD"):
+        return request.path_qs
+    referer = URL(request.headers.get("Referer", ""))
+    if referer.is_absolute() and referer.origin() == request.url.origin():
+        return referer.path_qs
+    return ""
 
 
 def local_path(target: str | None, default: str = "/") -> str:

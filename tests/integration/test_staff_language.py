@@ -167,3 +167,24 @@ async def test_the_picker_is_a_write_of_a_signed_in_staff_member(service: Servic
         assert (await choose(http, service, "de", "/inbox"))[0] == 400  # not one of ours
         assert await stored(service, "irma@hel.fi") is None
         assert (await page(http, f"{service.url}/inbox"))[0] == "fi"
+
+
+async def test_after_a_refused_form_the_picker_comes_back_to_the_form_page(service: Service):
+    """A refusal is shown at a POST address; the language menu goes back to the form's page."""
+    service.add_staff("irma@hel.fi", ["itainen"])
+    async with browser(service) as http:
+        await log_in(service, http, "irma@hel.fi")
+        async with http.get(f"{service.url}/calls/new?phone=040") as r:
+            found = HIDDEN_CSRF.search(await r.text())
+        assert found
+        form = {"csrf_token": found.group(1), "phone": "040", "direction": "in"}
+        async with http.post(f"{service.url}/calls/new", data=form,
+                             headers={"Referer": f"{service.url}/calls/new?phone=040"}) as r:
+            assert r.status == 400
+            html = unescape(await r.text())
+        assert 'name="next" value="/calls/new?phone=040"' in html
+        async with http.post(f"{service.url}/calls/new", data=form,
+                             headers={"Referer": "https://evil.example/calls/new"}) as r:
+            html = unescape(await r.text())
+        assert 'name="next" value=""' in html  # another site's page is no page of ours
+        assert await choose(http, service, "en", "") == (303, "/inbox")
