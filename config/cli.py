@@ -10,8 +10,9 @@ import sys
 
 from config.settings import Settings
 from config.system import System, build_system
-from inbox.audit import seal, verify
+from inbox.audit import LOGS, seal, verify
 from inbox.errors import Problem
+from inbox.roles import ROLES
 from inbox.staff import add_staff, create_token, set_desk_phone, set_password
 from router.identify import InvalidPhone, normalise_phone
 
@@ -29,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("email")
     add.add_argument("--name", required=True)
     add.add_argument("--area", action="append", default=[], help="area code (repeatable)")
-    add.add_argument("--role", default="counsellor", choices=["counsellor", "lead", "admin"])
+    add.add_argument("--role", default="counsellor", choices=ROLES)
     add.add_argument("--language", action="append", default=None)
     add.add_argument("--password-stdin", action="store_true")
     desk = staff.add_parser("phone", help="set a counsellor's desk phone (screen pop)")
@@ -98,11 +99,13 @@ def _audit(system: System, action: str) -> int:
     if action == "seal":
         print(f"sealed {system.store.run(seal, system.clock.now())} rows")
         return 0
-    verdict = system.store.run(verify)
-    print(f"{verdict.seals} seals over {verdict.rows} rows, {verdict.unsealed} not yet sealed: "
-          + ("intact" if verdict.intact else f"BROKEN at seal {verdict.broken_at}: "
-             f"{verdict.reason}"))
-    return 0 if verdict.intact else 1
+    intact = True
+    for log in LOGS:
+        v = system.store.run(verify, log)
+        intact = intact and v.intact
+        print(f"{log} log: {v.seals} seals over {v.rows} rows, {v.unsealed} not yet sealed: "
+              + ("intact" if v.intact else f"BROKEN at seal {v.broken_at}: {v.reason}"))
+    return 0 if intact else 1
 
 
 def _demo(system: System) -> None:

@@ -9,9 +9,7 @@ from sqlalchemy import ColumnElement, false, or_, true
 from sqlalchemy.orm import Session
 
 from inbox.models import AccessLog, Case, Contact
-
-ALL_AREAS_ROLES = frozenset({"lead", "admin"})
-ROLES = ("counsellor", "lead", "admin")
+from inbox.roles import can
 
 
 @dataclass(frozen=True)
@@ -28,12 +26,18 @@ class Principal:
 
     @property
     def sees_all_areas(self) -> bool:
-        return self.role in ALL_AREAS_ROLES
+        return can(self.role, "all_areas")
+
+    def can(self, capability: str) -> bool:
+        return can(self.role, capability)
 
 
 def in_visible_area(who: Principal, area: Any, holder: Any = None) -> ColumnElement[bool]:
     """The one area rule, as SQL: own areas, what one holds, and the city-wide pool (no
-    area yet: any counsellor may take it); leads and admins see every area."""
+    area yet: any counsellor may take it); leads and admins see every area; a role that
+    does not work cases (an auditor) sees no resident's record at all."""
+    if not who.can("work"):
+        return false()
     if who.sees_all_areas:
         return true()
     return or_(area.in_(who.areas) if who.areas else false(), area.is_(None),
@@ -42,6 +46,8 @@ def in_visible_area(who: Principal, area: Any, holder: Any = None) -> ColumnElem
 
 def area_visible(who: Principal, area_code: str | None, holder_id: int | None = None) -> bool:
     """The same rule for one record already loaded."""
+    if not who.can("work"):
+        return False
     return (who.sees_all_areas or area_code is None or area_code in who.areas
             or (holder_id is not None and holder_id == who.staff_id))
 
@@ -103,6 +109,8 @@ def event_rooms(event: dict[str, object]) -> list[str]:
 
 
 def rooms_of(who: Principal) -> list[str]:
+    if not who.can("work"):
+        return [f"staff:{who.staff_id}"]
     if who.sees_all_areas:
         return ["all", f"staff:{who.staff_id}"]
     return [f"staff:{who.staff_id}", "pool", *(f"area:{a}" for a in who.areas)]

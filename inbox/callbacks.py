@@ -329,7 +329,7 @@ def queue(session: Session, who: Principal, now: datetime, rules: QueueRules,
     """Queued and claimed requests of the areas one sees, and for leads the failed ones
     with their history. Each row shows a resident's number, so each read is logged."""
     release_stale_claims(session, now, rules)
-    states = ["queued", "claimed"] + (["failed"] if who.role in ("lead", "admin") else [])
+    states = ["queued", "claimed"] + (["failed"] if who.can("lead") else [])
     rows = list(session.scalars(
         select(CallbackRequest)
         .where(CallbackRequest.state.in_(states),

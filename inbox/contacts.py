@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see, log_access
 from inbox.crypto import ATTACHMENT_BYTES
+from inbox.disclosures import mail_left
 from inbox.errors import bad_request, not_found
 from inbox.inbound import Inbound
 from inbox.models import (
@@ -292,6 +293,9 @@ def mark_delivery(
         select(Contact).where(Contact.conversation_id == message.conversation_id)
         .with_for_update()
     )
+    if (contact is not None and message.direction == "out" and state in DELIVERED
+            and contact.channel == "email"):
+        mail_left(session, message, contact)
     if contact is not None and message.direction == "out" and contact.status != "closed":
         latest = session.scalar(
             select(Message.id).where(Message.conversation_id == message.conversation_id,

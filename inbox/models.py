@@ -444,6 +444,36 @@ class AccessLogSeal(Base):
     at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
+class DisclosureLog(Base):
+    """Luovutusloki: each time a resident's data left the service — to whom, what, and on
+    what basis. Kept apart from the use log; append-only in the database (migration 0015)."""
+
+    __tablename__ = "disclosure_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(24))  # partner_mail | secure_message | export…
+    recipient: Mapped[str] = mapped_column(String(200))  # a partner, "resident", an office
+    basis: Mapped[str] = mapped_column(String(40))  # a code: partner_cooperation…
+    detail: Mapped[str] = mapped_column(String(200), default="")  # which record, no content
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class DisclosureLogSeal(Base):
+    """The disclosure log's seals, as AccessLogSeal is the use log's."""
+
+    __tablename__ = "disclosure_log_seals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_id: Mapped[int] = mapped_column(Integer)
+    last_id: Mapped[int] = mapped_column(Integer, unique=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
 class RawInbound(Base):
     """Input exactly as received; written before the sender is acknowledged."""
 

@@ -12,9 +12,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from inbox.access import ROLES, Principal
+from inbox.access import Principal
 from inbox.errors import Problem, bad_request
 from inbox.models import ApiToken, Area, Staff, StaffArea, StaffSession
+from inbox.roles import ROLES
 from inbox.store import Store
 
 _hasher = PasswordHasher()

@@ -46,7 +46,7 @@ def _check(name: object, language: object, text: object) -> tuple[str, str, str]
 
 
 def _lead(who: Principal) -> None:
-    if who.role not in ("lead", "admin"):
+    if not who.can("lead"):
         raise Problem(403, "Leads only", "reply templates are kept by leads")
 
 

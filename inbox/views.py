@@ -193,7 +193,7 @@ def attachment_data(session: Session, who: Principal, contact_id: int, attachmen
     if reason is not None and reason.not_stored:
         raise Problem(404, "Not stored", f"{attachment.filename} was not stored ({reason}); "
                                          "the raw mail still holds it")
-    if reason is not None and who.role not in ("lead", "admin"):
+    if reason is not None and not who.can("lead"):
         raise Problem(403, "Quarantined", f"{attachment.filename} is held ({reason}); "
                                           "only a lead or an admin can download it")
     log_access(session, who, "attachment", contact=contact)

@@ -22,6 +22,7 @@ from inbox.store import Store
 from inbox.taxonomy import CaseVocabulary
 from router.pipeline import Router
 from web.api import ContactsApi
+from web.audit_api import AuditApi, audit_openapi
 from web.auth import auth_middleware
 from web.callback_page import CallbackPage
 from web.case_pages import CasePages
@@ -88,7 +89,7 @@ def build_app(cfg: WebConfig) -> web.Application:
     env.globals["labels"] = cfg.labels
     app[CATALOGS] = cfg.catalogs
     openapi = document({**cfg.extra_openapi, **cases_openapi(), **templates_openapi(),
-                        **letters_openapi(), **reports_openapi()})
+                        **letters_openapi(), **reports_openapi(), **audit_openapi()})
 
     async def healthz(request: web.Request) -> web.Response:
         await cfg.store.call(_ping)
@@ -117,6 +118,7 @@ def build_app(cfg: WebConfig) -> web.Application:
                          cfg.clock)
     app.add_routes(reports.routes())
     app.add_routes(ReportsPage(reports).routes())
+    app.add_routes(AuditApi(cfg.store, cfg.catalogs, cfg.clock).routes())
     app.add_routes(InboxPage(cfg.store, RoutingText(cfg.catalogs), cfg.clock).routes())
     app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs), cfg.clock,
                          hours_text, cfg.case_vocabulary).routes())

@@ -37,11 +37,15 @@ LISTS = {
     "/api/v1/callbacks", "/api/v1/calls", "/api/v1/residents", "/api/v1/follow-ups",
     "/api/v1/templates", "/api/v1/unparsed", "/me/availability", "/callbacks/claim",
     "/api/v1/callbacks/claim", "/api/v1/me/availability", "/me/language", "/reports",
-    "/api/v1/reports/{name}", "/templates",
+    "/api/v1/reports/{name}", "/templates", "/api/v1/audit/use-log",
+    "/api/v1/audit/disclosures",
 }
 LEADS_ONLY = {("GET", "/api/v1/unparsed"), ("POST", "/api/v1/templates"),
               ("PUT", "/api/v1/templates/{id}"), ("DELETE", "/api/v1/templates/{id}"),
-              ("POST", "/api/v1/unparsed/{id}/retry")}
+              ("POST", "/api/v1/unparsed/{id}/retry"), ("POST", "/templates"),
+              ("POST", "/templates/{id}"), ("POST", "/templates/{id}/delete")}
+AUDITOR_ONLY = {("GET", "/api/v1/audit/use-log"), ("GET", "/api/v1/audit/disclosures"),
+                ("GET", "/api/v1/residents/{id}/access-log")}
 NAME, EMAIL, PHONE = "Matti Meikäläinen", "matti.m@example.com", "0509876543"
 MARKERS = ("Meikäläinen", EMAIL, PHONE, "+358509876543", "050 987 6543", "Kalliotie")
 
@@ -76,7 +80,8 @@ class World:
                 "callback" if "/callbacks/" in template else
                 "follow_up" if "/follow-ups/" in template else
                 "template" if "/templates/" in template else
-                "raw" if "/unparsed/" in template else "contact")
+                "raw" if "/unparsed/" in template else
+                "resident" if "/residents/" in template else "contact")
         values = {"id": self.ids[kind], "mid": self.ids["message"],
                   "aid": self.ids["attachment"], "tid": self.ids["template"], "token": "x" * 20,
                   "name": "who-contacted"}
@@ -152,6 +157,7 @@ async def world(service: Service) -> World:
     service.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
     service.add_staff("lead@hel.fi", [], role="lead")
     service.add_staff("admin@hel.fi", [], role="admin")
+    service.add_staff("auditor@hel.fi", [], role="auditor")
     return await build(service, service.tokens["ville@hel.fi"], service.tokens["lead@hel.fi"])
 
 
@@ -190,7 +196,7 @@ async def test_another_areas_counsellor_reads_and_changes_nothing(service: Servi
         # A page's form post may answer with a redirect back that says why (nothing changed).
         refusals = (400, 403, 404, 409, 422) + (
             (303,) if method == "POST" and not template.startswith("/api/") else ())
-        if names_record(template) and (method, template) not in LEADS_ONLY and (
+        if names_record(template) and (method, template) not in LEADS_ONLY | AUDITOR_ONLY and (
                 status not in refusals):
             wrong.append(f"not refused: {said}")
         if store.run(snapshot, world) != before:
@@ -201,10 +207,34 @@ async def test_another_areas_counsellor_reads_and_changes_nothing(service: Servi
 
 
 async def test_leads_only_routes_refuse_a_counsellor(service: Service, world: World):
-    for method, template in sorted(LEADS_ONLY):
+    for method, template in sorted(LEADS_ONLY | AUDITOR_ONLY):
         status, _, _ = await call(service, method, world.path(template),
                                   service.tokens["ville@hel.fi"])
         assert status == 403, f"{method} {template} → {status}"
+
+
+async def test_an_auditor_reads_the_logs_and_no_residents_record(service: Service,
+                                                                world: World):
+    store, auditor = service.running.system.store, service.tokens["auditor@hel.fi"]
+    before = store.run(snapshot, world)
+    wrong = []
+    for method, template in routes(service):
+        if is_public(method, template):
+            continue
+        status, text, _ = await call(service, method, world.path(template), auditor)
+        said = f"{method} {template} → {status}"
+        if (method, template) in AUDITOR_ONLY:
+            if status != 200:
+                wrong.append(f"refused: {said}")
+            continue
+        if any(m in text for m in MARKERS):
+            wrong.append(f"leaks: {said}")
+        if names_record(template) and status not in (400, 403, 404, 409, 422, 303):
+            wrong.append(f"not refused: {said}")
+        if store.run(snapshot, world) != before:
+            wrong.append(f"changed: {said}")
+            before = store.run(snapshot, world)
+    assert wrong == []
 
 
 @pytest.mark.parametrize("email", ["ville@hel.fi", "lead@hel.fi", "admin@hel.fi"])
@@ -213,7 +243,7 @@ async def test_every_read_that_shows_the_resident_writes_its_use_log_row(
     store, token = service.running.system.store, service.tokens[email]
     wrong = []
     for method, template in routes(service):
-        if method != "GET" or is_public(method, template):
+        if method != "GET" or is_public(method, template) or (method, template) in AUDITOR_ONLY:
             continue
         # A record of the resident's must log them; a list showing the callback's number
         # (a resident of its own until a counsellor links them) must log whom it shows.

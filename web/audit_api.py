@@ -1,0 +1,136 @@
+"""The logs the Act requires, for auditors: the use log and the disclosure log (JSON or
+CSV), and a resident's log report (JSON, CSV or PDF in the resident's language)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from inbox.disclosures import LogQuery, disclosures, resident_log, use_log
+from inbox.hours import HELSINKI
+from inbox.store import Store
+from web.api import path_id
+from web.auth import require_staff
+from web.i18n import Catalogs, language
+from web.letters import pdf_response
+
+TEMPLATES = Path(__file__).parent / "templates" / "audit"
+USE_COLUMNS = ("id", "at", "staff_id", "staff", "role", "view", "action", "basis",
+               "resident_id", "contact_id", "case_id")
+DISCLOSURE_COLUMNS = ("id", "at", "staff_id", "staff", "kind", "recipient", "basis", "detail",
+                      "resident_id", "contact_id", "case_id")
+
+
+def csv_response(name: str, columns: tuple[str, ...], rows: list[dict[str, Any]]
+                 ) -> web.Response:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"',
+                                 "Cache-Control": "no-store"})
+
+
+def wants(request: web.Request, kind: str) -> bool:
+    return (request.query.get("format") == kind
+            or f"/{kind}" in request.headers.get("Accept", "").split(",")[0])
+
+
+def local_time(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(HELSINKI).strftime("%-d.%-m.%Y %H.%M")
+
+
+@dataclass
+class AuditApi:
+    store: Store
+    catalogs: Catalogs
+    clock: Callable[[], datetime]
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/api/v1/audit/use-log", self.uses),
+                web.get("/api/v1/audit/disclosures", self.disclosed),
+                web.get("/api/v1/residents/{id}/access-log", self.resident)]
+
+    async def uses(self, request: web.Request) -> web.Response:
+        who, query = require_staff(request), LogQuery.parse(request.query)
+        rows = await self.store.call(use_log, who, query)
+        if wants(request, "csv"):
+            return csv_response("yhteys-use-log", USE_COLUMNS, rows)
+        return web.json_response({"items": rows})
+
+    async def disclosed(self, request: web.Request) -> web.Response:
+        who, query = require_staff(request), LogQuery.parse(request.query)
+        rows = await self.store.call(disclosures, who, query)
+        if wants(request, "csv"):
+            return csv_response("yhteys-disclosures", DISCLOSURE_COLUMNS, rows)
+        return web.json_response({"items": rows})
+
+    async def resident(self, request: web.Request) -> web.Response:
+        who, query = require_staff(request), LogQuery.parse(request.query)
+        report = await self.store.call(resident_log, who, path_id(request), query)
+        rid = report["resident"]["id"]
+        if wants(request, "csv"):
+            rows = ([{"log": "use", **u} for u in report["uses"]]
+                    + [{"log": "disclosure", **d} for d in report["disclosures"]])
+            columns = ("log", *dict.fromkeys(USE_COLUMNS + DISCLOSURE_COLUMNS))
+            return csv_response(f"yhteys-log-report-{rid}", columns, rows)
+        if wants(request, "pdf"):
+            pdf = await asyncio.to_thread(self.pdf, report)
+            return pdf_response(f"yhteys-log-report-{rid}.pdf", pdf)
+        return web.json_response(report)
+
+    def pdf(self, report: dict[str, Any]) -> bytes:
+        """In the resident's language (WeasyPrint; it fetches nothing)."""
+        from weasyprint import HTML
+
+        lang = language(report["resident"]["language"])
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+        for item in (*report["uses"], *report["disclosures"]):
+            item["when"] = local_time(item["at"])
+        html = env.get_template("log_report.html").render(
+            **self.catalogs.for_language(lang), report=report,
+            made=self.clock().astimezone(HELSINKI).strftime("%-d.%-m.%Y"))
+        pdf: bytes = HTML(string=html, url_fetcher=_refuse).write_pdf()
+        return pdf
+
+
+def _refuse(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    raise ValueError(f"the log report fetches nothing ({url})")
+
+
+def audit_openapi() -> dict[str, Any]:
+    filters = [{"name": n, "in": "query", "schema": {"type": t, **({"format": f} if f else {})}}
+               for n, t, f in (("resident", "integer", None), ("staff", "integer", None),
+                               ("from", "string", "date"), ("to", "string", "date"))]
+    fmt = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["csv"]}}
+    refusals = {"400": {"description": "a bad filter"},
+                "403": {"description": "auditors only"}}
+
+    def listing(summary: str) -> dict[str, Any]:
+        return {"get": {"summary": summary, "security": [{"bearer": []}, {"session": []}],
+                        "parameters": [*filters, fmt],
+                        "responses": {"200": {"description": "rows, newest first (JSON or CSV)"},
+                                      **refusals}}}
+    return {
+        "/api/v1/audit/use-log": listing("The use log (käyttöloki), for auditors"),
+        "/api/v1/audit/disclosures": listing("The disclosure log (luovutusloki), for auditors"),
+        "/api/v1/residents/{id}/access-log": {"get": {
+            "summary": "A resident's log report: who used their data, to whom it was disclosed",
+            "security": [{"bearer": []}, {"session": []}],
+            "parameters": [{"name": "id", "in": "path", "required": True,
+                            "schema": {"type": "integer"}}, *filters[2:],
+                           {"name": "format", "in": "query",
+                            "schema": {"type": "string", "enum": ["csv", "pdf"]}}],
+            "responses": {"200": {"description": "JSON, CSV or PDF"}, **refusals,
+                          "404": {"description": "no such resident"}}}},
+    }
