@@ -7,6 +7,7 @@ so that the result is the same whatever the order: the earliest time of each kin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,9 +16,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, area_visible, can_see, log_access, visible_contacts
+from inbox.contacts import Recorded
 from inbox.errors import bad_request, not_found
 from inbox.identity import redact_identity_codes
-from inbox.lookups import open_case_of
+from inbox.inbound import Inbound
+from inbox.lookups import open_case_of, resident_visible
 from inbox.models import CallLog, Contact, Resident, ResidentIdentifier, Staff
 from inbox.staff import principal_of
 from inbox.store import emit
@@ -47,6 +50,29 @@ def logged_call(session: Session, call_id: str) -> dict[str, Any] | None:
     contact = session.get(Contact, call.contact_id) if call.contact_id else None
     return {"id": call.id, "contact_id": call.contact_id,
             "case_id": contact.case_id if contact else None, "resident_id": call.resident_id}
+
+
+def log_routed_call(session: Session, who: Principal, inbound: Inbound, direction: str,
+                    duration: int | None, route: Callable[[Session, Inbound], Recorded]
+                    ) -> dict[str, Any]:
+    """A counsellor's call, routed like any contact (API and page alike): a double submit
+    gets the first one's answer; a chosen resident must be one this counsellor may see.
+    Answers only ids of the records the call went to."""
+    earlier = logged_call(session, inbound.idempotency_key)
+    if earlier is not None:
+        return earlier
+    if inbound.resident_id is not None and not resident_visible(
+            session, who.staff_id, inbound.resident_id):
+        raise not_found(f"resident {inbound.resident_id}")
+    recorded = route(session, inbound)
+    contact = session.get(Contact, recorded.contact_id)
+    assert contact is not None
+    call = log_call(session, who, phone=inbound.sender_phone or "", direction=direction,
+                    notes=inbound.text, started_at=inbound.received_at, duration_s=duration,
+                    contact_id=contact.id, resident_id=contact.resident_id,
+                    call_id=inbound.idempotency_key)
+    return {"id": call.id, "contact_id": contact.id, "case_id": contact.case_id,
+            "resident_id": contact.resident_id}
 
 
 def log_call_on_contact(

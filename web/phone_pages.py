@@ -37,10 +37,9 @@ from inbox.callbacks import (
 from inbox.errors import MAX_ID, Problem
 from inbox.hours import HELSINKI
 from inbox.inbound import Inbound
-from inbox.lookups import resident_visible
 from inbox.matches import resolve_possible_match
-from inbox.models import CallbackRequest, Contact
-from inbox.phone import log_call, logged_call, recent_calls
+from inbox.models import CallbackRequest
+from inbox.phone import log_routed_call, recent_calls
 from inbox.store import Store
 from router.identify import InvalidPhone, normalise_phone
 from router.pipeline import Router
@@ -359,22 +358,8 @@ class PhonePages:
 
     def _log(self, session: Session, who: Principal, inbound: Inbound, direction: str,
              duration: int | None) -> dict[str, Any]:
-        """What POST /api/v1/calls does (channels/phone/http.py), for the page's form."""
-        earlier = logged_call(session, inbound.idempotency_key)
-        if earlier is not None:  # a double submit: where the first one went
-            return earlier
-        if inbound.resident_id is not None and not resident_visible(
-                session, who.staff_id, inbound.resident_id):
-            raise Problem(404, "Not found", f"resident {inbound.resident_id}")
         assert self.router is not None, "the web app was built without a router"
-        recorded = self.router.route(session, inbound)
-        contact = session.get(Contact, recorded.contact_id)
-        assert contact is not None
-        call = log_call(session, who, phone=inbound.sender_phone or "", direction=direction,
-                        notes=inbound.text, started_at=inbound.received_at,
-                        duration_s=duration, contact_id=contact.id,
-                        resident_id=contact.resident_id, call_id=inbound.idempotency_key)
-        return {"id": call.id, "contact_id": contact.id}
+        return log_routed_call(session, who, inbound, direction, duration, self.router.route)
 
     # --- a public request's possible match ------------------------------------------------
     async def possible_match(self, request: web.Request) -> web.Response:

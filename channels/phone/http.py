@@ -28,13 +28,13 @@ from inbox.callbacks import (
     record_attempt,
     windows,
 )
-from inbox.errors import MAX_ID, Problem, bad_request, json_object, not_found, whole_id
+from inbox.errors import MAX_ID, Problem, bad_request, json_object, whole_id
 from inbox.hours import ServiceHours
 from inbox.inbound import Inbound
-from inbox.lookups import postal_areas, resident_visible
+from inbox.lookups import postal_areas
 from inbox.matches import resolve_possible_match
 from inbox.models import Contact
-from inbox.phone import log_call, logged_call, recent_calls
+from inbox.phone import log_routed_call, recent_calls
 from inbox.residents import search_residents
 from inbox.store import Store
 from router.identify import InvalidPhone, normalise_phone
@@ -262,22 +262,7 @@ class PhoneChannel:
 
     def _log(self, session: Session, who: Principal, inbound: Inbound, direction: str,
              duration: int | None) -> dict[str, Any]:
-        earlier = logged_call(session, inbound.idempotency_key)
-        if earlier is not None:  # a double submit: the first one's answer
-            return earlier
-        if inbound.resident_id is not None and not resident_visible(
-                session, who.staff_id, inbound.resident_id):
-            raise not_found(f"resident {inbound.resident_id}")
-        recorded = self.router.route(session, inbound)
-        contact = session.get(Contact, recorded.contact_id)
-        assert contact is not None
-        call = log_call(session, who, phone=inbound.sender_phone or "", direction=direction,
-                        notes=inbound.text, started_at=inbound.received_at,
-                        duration_s=duration, contact_id=contact.id,
-                        resident_id=contact.resident_id, call_id=inbound.idempotency_key)
-        # Only what this counsellor may see: ids of the records the call went to.
-        return {"id": call.id, "contact_id": contact.id, "case_id": contact.case_id,
-                "resident_id": contact.resident_id}
+        return log_routed_call(session, who, inbound, direction, duration, self.router.route)
 
 
 def _phone(value: Any) -> str:
