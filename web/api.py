@@ -107,6 +107,7 @@ class ContactsApi:
         return web.json_response({"id": who.staff_id, "email": who.email, "name": who.name,
                                   "role": who.role, "areas": list(who.areas),
                                   "available": who.available,
+                                  "ui_language": who.ui_language,
                                   "csrf_token": request.get(CSRF)})
 
     async def availability(self, request: web.Request) -> web.Response:
