@@ -81,6 +81,8 @@ async def test_the_chosen_language_is_stored_and_holds_in_a_new_session(service:
         lang, html = await page(later, f"{service.url}/calls/new",
                                 **{"Accept-Language": "fi-FI,fi;q=0.9"})
         assert lang == "sv" and speaks(html, "sv")  # her choice over her browser's
+    me = await service.get_json("/api/v1/me", service.tokens["irma@hel.fi"])
+    assert me["ui_language"] == "sv"  # an API client can follow it too
 
 
 async def test_lang_in_the_address_wins_for_that_page_and_the_picker_drops_it(
