@@ -6,41 +6,27 @@ show ("Case #%(id)s", "Area") are the case page's (cases.po) or the counsellor U
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_file
-from babel.messages.pofile import read_po
 
+from tests.unit.catalog_checks import catalog as read
+from tests.unit.catalog_checks import untranslated
+from tests.unit.catalog_checks import used as used_ids
 from web import contact_forms
 from web.i18n import LANGUAGES, LOCALE_DIR, Catalogs
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES = ["contact.html", "templates_admin.html"]
 MODULES = ["pages.py", "contact_forms.py", "template_pages.py"]
-PLACEHOLDERS = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 
 
 def used() -> set[str]:
-    ids: set[str] = set()
-    for name in TEMPLATES:
-        for _line, message, _comments, _context in extract_from_file(
-                "jinja2", WEB / "templates" / name,
-                keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
-                options={"extensions": "jinja2.ext.i18n"}):
-            ids.add(message if isinstance(message, str) else message[0])
-    for name in MODULES:
-        for _line, message, _comments, _context in extract_from_file(
-                "python", WEB / name, keywords={"N_": None}):
-            ids.add(message)
-    return ids
+    return used_ids(TEMPLATES, MODULES)
 
 
 def catalog(lang: str, name: str = "contact.po") -> dict[str, str | tuple[str, ...]]:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / name).open("rb") as f:
-        return {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in read_po(f)
-                if m.id}
+    return read(lang, name)
 
 
 def others(lang: str) -> dict[str, str | tuple[str, ...]]:
@@ -49,10 +35,6 @@ def others(lang: str) -> dict[str, str | tuple[str, ...]]:
         if po.name != "contact.po":
             merged.update(catalog(lang, po.name))
     return merged
-
-
-def placeholders(text: str) -> set[str]:
-    return {a or b for a, b in PLACEHOLDERS.findall(text)}
 
 
 def test_every_message_used_has_words_and_the_catalog_holds_nothing_unused() -> None:
@@ -68,25 +50,7 @@ def test_every_message_used_has_words_and_the_catalog_holds_nothing_unused() -> 
 
 @pytest.mark.parametrize("lang", ["fi", "sv"])
 def test_every_message_is_translated_with_its_placeholders(lang: str) -> None:
-    for msgid, text in catalog(lang).items():
-        forms = text if isinstance(text, tuple) else (text,)
-        assert all(f.strip() for f in forms), f"{lang} lacks {msgid!r}"
-        for form in forms:
-            assert placeholders(form) <= placeholders(msgid) | {"num"}, (lang, msgid)
-            if not isinstance(text, tuple):
-                assert placeholders(form) == placeholders(msgid), (lang, msgid)
-
-
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_no_message_means_something_else_in_a_catalog_merged_with_it(lang: str) -> None:
-    mine = catalog(lang)
-    for po in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
-        if po.name == "contact.po":
-            continue
-        other = catalog(lang, po.name)
-        clashes = {m for m in set(mine) & set(other) if other[m] and other[m] != mine[m]}
-        assert not clashes, f"{lang}: {po.name} translates {sorted(clashes)} otherwise"
-
+    assert untranslated(lang, "contact.po") == []
 
 def test_every_delivery_state_and_who_contacted_code_has_words() -> None:
     catalogs = Catalogs.load()

@@ -10,42 +10,25 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_file
-from babel.messages.pofile import read_po
 
-from web.i18n import LANGUAGES, LOCALE_DIR, Catalogs
+from tests.unit.catalog_checks import catalog as read
+from tests.unit.catalog_checks import untranslated
+from tests.unit.catalog_checks import used as used_ids
+from web.i18n import LANGUAGES, Catalogs
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES = ["base.html", "login.html", "_ui.html", "_call_pop.html", "_phone.html",
              "callbacks.html", "calls_new.html", "_phone_contact.html"]
 PYTHON = ["phone_pages.py", "session.py"]  # their N_("…") ids are worded by the templates
 ROUTING_IDS = re.compile(r"area\.\w+")  # area names: routing.po's, not this catalog's
-PLACEHOLDERS = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 
 
 def used() -> set[str]:
-    ids: set[str] = set()
-    for name in TEMPLATES:
-        for _line, message, _comments, _context in extract_from_file(
-                "jinja2", WEB / "templates" / name,
-                keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
-                options={"extensions": "jinja2.ext.i18n"}):
-            ids.add(message if isinstance(message, str) else message[0])
-    for name in PYTHON:
-        for _line, message, _comments, _context in extract_from_file(
-                "python", WEB / name, keywords={"N_": None}):
-            ids.add(message)
-    return ids
+    return used_ids(TEMPLATES, PYTHON)
 
 
 def catalog(lang: str, name: str = "counsellor.po") -> dict[str, str | tuple[str, ...]]:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / name).open("rb") as f:
-        return {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in read_po(f)
-                if m.id}
-
-
-def placeholders(text: str) -> set[str]:
-    return {a or b for a, b in PLACEHOLDERS.findall(text)}
+    return read(lang, name)
 
 
 def test_every_message_used_is_in_the_catalog_and_nothing_else() -> None:
@@ -72,25 +55,7 @@ def test_no_finnish_is_left_in_the_templates() -> None:
 
 @pytest.mark.parametrize("lang", ["fi", "sv"])
 def test_every_message_is_translated_with_its_placeholders(lang: str) -> None:
-    for msgid, text in catalog(lang).items():
-        forms = text if isinstance(text, tuple) else (text,)
-        assert all(f.strip() for f in forms), f"{lang} lacks {msgid!r}"
-        for form in forms:
-            assert placeholders(form) <= placeholders(msgid) | {"num"}, (lang, msgid)
-            if not isinstance(text, tuple):
-                assert placeholders(form) == placeholders(msgid), (lang, msgid)
-
-
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_no_message_means_something_else_in_a_catalog_merged_with_it(lang: str) -> None:
-    mine = catalog(lang)
-    for po in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
-        if po.name == "counsellor.po":
-            continue
-        other = catalog(lang, po.name)
-        clashes = {m for m in set(mine) & set(other) if other[m] and other[m] != mine[m]}
-        assert not clashes, f"{lang}: {po.name} translates {sorted(clashes)} otherwise"
-
+    assert untranslated(lang, "counsellor.po") == []
 
 def test_the_counsellor_ui_speaks_finnish_and_the_others_on_request() -> None:
     catalogs = Catalogs.load()

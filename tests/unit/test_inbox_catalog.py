@@ -11,39 +11,23 @@ from pathlib import Path
 
 import jinja2
 import pytest
-from babel.messages.extract import extract_from_file
-from babel.messages.pofile import read_po
 
-from web.i18n import LANGUAGES, LOCALE_DIR, Catalogs
+from tests.unit.catalog_checks import catalog as read
+from tests.unit.catalog_checks import untranslated
+from tests.unit.catalog_checks import used as used_ids
+from web.i18n import LANGUAGES, Catalogs
 from web.inbox_page import waiting_text
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES = ["inbox.html", "_inbox_row.html", "_live_words.html"]
-PLACEHOLDERS = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 
 
 def used() -> set[str]:
-    ids: set[str] = set()
-    for name in TEMPLATES:
-        for _line, message, _comments, _context in extract_from_file(
-                "jinja2", WEB / "templates" / name,
-                keywords={"_": None, "gettext": None, "ngettext": (1, 2)},
-                options={"extensions": "jinja2.ext.i18n"}):
-            ids.add(message if isinstance(message, str) else message[0])
-    for _line, message, _comments, _context in extract_from_file(
-            "python", WEB / "inbox_page.py", keywords={"gettext": None}):
-        ids.add(message)
-    return ids
+    return used_ids(TEMPLATES, ["inbox_page.py"], keywords=("gettext",))
 
 
 def catalog(lang: str, name: str = "inbox.po") -> dict[str, str | tuple[str, ...]]:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / name).open("rb") as f:
-        return {(m.id if isinstance(m.id, str) else m.id[0]): m.string for m in read_po(f)
-                if m.id}
-
-
-def placeholders(text: str) -> set[str]:
-    return {a or b for a, b in PLACEHOLDERS.findall(text)}
+    return read(lang, name)
 
 
 def test_every_message_used_is_in_the_catalog_and_nothing_else() -> None:
@@ -56,23 +40,7 @@ def test_every_message_used_is_in_the_catalog_and_nothing_else() -> None:
 
 @pytest.mark.parametrize("lang", ["fi", "sv"])
 def test_every_message_is_translated_with_its_placeholders(lang: str) -> None:
-    for msgid, text in catalog(lang).items():
-        forms = text if isinstance(text, tuple) else (text,)
-        assert all(f.strip() for f in forms), f"{lang} lacks {msgid!r}"
-        for form in forms:
-            assert placeholders(form) == placeholders(msgid), (lang, msgid)
-
-
-@pytest.mark.parametrize("lang", LANGUAGES)
-def test_no_message_means_something_else_in_a_catalog_merged_with_it(lang: str) -> None:
-    mine = catalog(lang)
-    for po in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
-        if po.name == "inbox.po":
-            continue
-        other = catalog(lang, po.name)
-        clashes = {m for m in set(mine) & set(other) if other[m] and other[m] != mine[m]}
-        assert not clashes, f"{lang}: {po.name} translates {sorted(clashes)} otherwise"
-
+    assert untranslated(lang, "inbox.po") == []
 
 @pytest.mark.parametrize(("lang", "seconds", "text"), [
     ("fi", 7500, "2 h 5 min"), ("sv", 7500, "2 h 5 min"), ("fi", 30, "alle minuutin"),
