@@ -40,7 +40,12 @@ def _parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action",
                                                                       required=True)
     token.add_parser("create", help="print a new bearer token").add_argument("email")
-    sub.add_parser("demo", help="one demo counsellor per area; prints the logins")
+    demo = sub.add_parser("demo", help="one demo counsellor per area; prints the logins")
+    demo.add_argument("--year", action="store_true",
+                      help="and fill the service with a seeded year of contacts and cases, "
+                           "sent through the real channels")
+    demo.add_argument("--contacts", type=int, default=400, help="how many (with --year)")
+    demo.add_argument("--seed", type=int, default=2026, help="the same seed, the same year")
     audit = sub.add_parser("audit", help="the use log").add_subparsers(dest="action",
                                                                        required=True)
     audit.add_parser("seal", help="seal the settled use-log rows now")
@@ -84,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             print(system.store.run(create_token, args.email))
         elif args.command == "demo":
             _demo(system)
+            if args.year:
+                from config.demo_year import fill_year
+
+                made = asyncio.run(fill_year(settings, args.contacts, args.seed))
+                print(f"a year of demo data: {made} contacts, worked as counsellors would")
         elif args.command == "audit":
             return _audit(system, args.action)
     except Problem as p:
