@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal
+from inbox.errors import bad_request
 from inbox.figures import FIGURES, Period, figure, period
 from inbox.hours import HELSINKI
 from inbox.store import Store
@@ -25,9 +26,9 @@ CSV_COLUMNS = {"first-answer": ("code", "area", "label", "count", "median_s", "p
 
 def default_period(query: Any, now: datetime) -> tuple[str, str, str | None]:
     """The query's period, or the last 30 days up to today (Helsinki)."""
-    today = now.astimezone(HELSINKI).date()
-    return (query.get("from") or (today - timedelta(days=29)).isoformat(),
-            query.get("to") or today.isoformat(), query.get("area") or None)
+    today = now.astimezone(HELSINKI).date()  # a date given empty is no date: refused
+    return (query.get("from", (today - timedelta(days=29)).isoformat()),
+            query.get("to", today.isoformat()), query.get("area") or None)
 
 
 def csv_text(name: str, items: list[dict[str, Any]]) -> str:
@@ -64,6 +65,9 @@ class ReportsApi:
         chosen, result = await self.store.call(self.compute, who, name, first, last, area)
         body = {"report": name, "from": chosen.first.isoformat(), "to": chosen.last.isoformat(),
                 "area": chosen.area, **result}
+        if request.query.get("format", "csv") != "csv":
+            raise bad_request("format must be csv (or leave it out for JSON)", field="format",
+                              code="format.unknown")
         wants_csv = (request.query.get("format") == "csv"
                      or "text/csv" in request.headers.get("Accept", ""))
         if not wants_csv:

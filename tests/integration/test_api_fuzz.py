@@ -32,7 +32,11 @@ PHONE_OPERATIONS = [
     {"include-path": path, "include-method": method,
      "checks": {"positive_data_acceptance": {"enabled": False}}}
     for path, method in (("/api/v1/cases/{id}", "PATCH"), ("/api/v1/templates/{id}", "PUT"),
-                         ("/api/v1/templates", "POST"), ("/api/v1/contacts/{id}/routing", "POST"))
+                         ("/api/v1/templates", "POST"), ("/api/v1/contacts/{id}/routing", "POST"),
+                         # a period in order and at most ten years long, an area that exists
+                         ("/api/v1/reports/{name}", "GET"), ("/api/v1/audit/use-log", "GET"),
+                         ("/api/v1/audit/disclosures", "GET"),
+                         ("/api/v1/residents/{id}/access-log", "GET"))
 ]
 
 

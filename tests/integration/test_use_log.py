@@ -16,7 +16,9 @@ from inbox.models import AccessLog
 from tests.conftest import BACKEND, Service
 from tests.integration.test_email import mail, send
 
-LATER = datetime.now(UTC) + timedelta(minutes=5)  # every row written by then has settled
+def later() -> datetime:
+    """A moment by which every row written so far has settled."""
+    return datetime.now(UTC) + timedelta(minutes=5)
 
 
 async def read_twice(service: Service) -> int:
@@ -49,7 +51,7 @@ async def test_the_application_cannot_change_or_remove_log_rows(service: Service
                                                                statement: str):
     await read_twice(service)
     store = service.running.system.store
-    assert store.run(seal, LATER) > 0
+    assert store.run(seal, later()) > 0
     with pytest.raises(DBAPIError, match="append-only"):
         store.run(lambda s: s.execute(text(statement)))
     assert store.run(verify).intact
@@ -71,8 +73,8 @@ def _tamper(session: Session) -> None:
 async def test_a_changed_row_breaks_the_chain(service: Service):
     await read_twice(service)
     store = service.running.system.store
-    sealed = store.run(seal, LATER)
-    assert sealed > 0 and store.run(seal, LATER) == 0  # nothing twice
+    sealed = store.run(seal, later())
+    assert sealed > 0 and store.run(seal, later()) == 0  # nothing twice
     before = store.run(verify)
     assert before.intact and before.rows == sealed and before.unsealed == 0
     store.run(_tamper)
