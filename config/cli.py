@@ -1,4 +1,5 @@
-"""The `yhteys` command: serve, worker, migrate, staff add, token create, demo."""
+"""The `yhteys` command: serve, worker, migrate, staff (add, list, disable, enable, role,
+reset-2fa, phone), token (create, list, revoke), demo, audit."""
 
 from __future__ import annotations
 
@@ -10,10 +11,20 @@ import sys
 
 from config.settings import Settings
 from config.system import System, build_system
+from inbox.accounts import create_token, list_tokens, revoke_token
 from inbox.audit import LOGS, seal, verify
 from inbox.errors import Problem
 from inbox.roles import ROLES
-from inbox.staff import add_staff, create_token, set_desk_phone, set_password
+from inbox.staff import (
+    add_staff,
+    list_staff,
+    mark_demo,
+    set_desk_phone,
+    set_disabled,
+    set_password,
+    set_role,
+    staff_id_of,
+)
 from router.identify import InvalidPhone, normalise_phone
 
 
@@ -37,9 +48,23 @@ def _parser() -> argparse.ArgumentParser:
     desk.add_argument("email")
     desk.add_argument("--number", help="E.164 or any Finnish way of writing it")
     desk.add_argument("--extension", help="the phone system's extension, digits")
+    staff.add_parser("list", help="every account: role, areas, second factor, disabled")
+    for action, text in (("disable", "disable an account: its sessions and tokens stop now"),
+                         ("enable", "enable a disabled account again"),
+                         ("reset-2fa", "reset the second factor: the next login enrols")):
+        staff.add_parser(action, help=text).add_argument("email")
+    role = staff.add_parser("role", help="change an account's role")
+    role.add_argument("email")
+    role.add_argument("role", choices=ROLES)
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="action",
                                                                       required=True)
-    token.add_parser("create", help="print a new bearer token").add_argument("email")
+    create = token.add_parser("create", help="print a new bearer token (shown only now)")
+    create.add_argument("email")
+    create.add_argument("--name", default="", help="what uses it")
+    create.add_argument("--days", type=int, default=None,
+                        help="days until it expires (default YHTEYS_TOKEN_DAYS, 90)")
+    token.add_parser("list", help="a staff member's tokens").add_argument("email")
+    token.add_parser("revoke", help="revoke a token by its id").add_argument("id", type=int)
     demo = sub.add_parser("demo", help="one demo counsellor per area; prints the logins")
     demo.add_argument("--year", action="store_true",
                       help="and fill the service with a seeded year of contacts and cases, "
@@ -80,13 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             staff = system.store.run(set_desk_phone, args.email, number, args.extension)
             print(f"{staff.email}: desk phone {staff.phone or '-'}, "
                   f"extension {staff.extension or '-'}")
+        elif args.command == "staff" and args.action != "add":
+            _staff(system, args)
         elif args.command == "staff":
             password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
             staff = system.store.run(add_staff, args.email, args.name, args.area, args.role,
                                      password, args.language)
             print(f"added {staff.email} ({staff.role}; areas: {', '.join(args.area) or '-'})")
         elif args.command == "token":
-            print(system.store.run(create_token, args.email))
+            _token(system, settings, args)
         elif args.command == "demo":
             _demo(system)
             if args.year:
@@ -118,6 +145,43 @@ def _audit(system: System, action: str) -> int:
     return 0 if intact else 1
 
 
+def _staff(system: System, args: argparse.Namespace) -> None:
+    """staff list | disable | enable | role | reset-2fa."""
+    from inbox.totp import reset_second_factor
+
+    if args.action == "list":
+        for row in system.store.run(list_staff):
+            state = "disabled" if row["disabled"] else "active"
+            print(f"{row['email']:40} {row['role']:10} 2fa:{row['second_factor']:4} {state:8} "
+                  f"{','.join(row['areas']) or '-'}")
+    elif args.action in ("disable", "enable"):
+        staff = system.store.run(set_disabled, args.email, args.action == "disable")
+        print(f"{staff.email}: {args.action}d")
+    elif args.action == "role":
+        staff = system.store.run(set_role, args.email, args.role)
+        print(f"{staff.email}: role {staff.role}")
+    else:
+        system.store.run(reset_second_factor, system.store.run(staff_id_of, args.email))
+        print(f"{args.email}: second factor reset; the next login enrols a new one")
+
+
+def _token(system: System, settings: Settings, args: argparse.Namespace) -> None:
+    """token create | list | revoke."""
+    if args.action == "create":
+        days = args.days if args.days is not None else settings.token_days
+        print(system.store.run(create_token, args.email, args.name, days))
+    elif args.action == "list":
+        for t in system.store.run(list_tokens, args.email):
+            used = t["last_used_at"].isoformat(timespec="minutes") if t["last_used_at"] else "-"
+            expires = t["expires_at"].isoformat(timespec="minutes") if t["expires_at"] else "-"
+            print(f"{t['id']:6} {t['name'] or '-':30} {t['state']:8} "
+                  f"created {t['created_at'].isoformat(timespec='minutes')}  "
+                  f"expires {expires}  last used {used}")
+    else:
+        system.store.run(revoke_token, args.id)
+        print(f"token {args.id} revoked")
+
+
 def _demo(system: System) -> None:
     """One counsellor per area and a lead; running it again gives them new passwords."""
     print("Demo logins (email / password):")
@@ -130,6 +194,7 @@ def _demo(system: System) -> None:
             system.store.run(add_staff, email, name, areas, role, password, ["fi", "sv", "en"])
         except Problem:
             system.store.run(set_password, email, password)
+        system.store.run(mark_demo, email)  # these, and only these, skip the second factor
         print(f"  {email:40} {password}")
 
 

@@ -136,6 +136,7 @@ async def start(settings: Settings) -> Running:
         clock=system.clock.now, callback_rules=rules, case_vocabulary=system.case_vocabulary,
         hours=reference.hours,
         router=system.router,
+        accounts=settings.account_rules,
         portal=SecurePortal(system.store, system.router, system.jobs, settings.secret_key,
                             system.clock.now, catalogs, settings.cookie_secure,
                             settings.privacy_url, RateLimit(5, 3600).allow,

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from inbox.accounts import AccountRules
 from inbox.callbacks import QueueRules
 
 DEFAULT_PRIVACY_URL = "https://www.hel.fi/fi/paatoksenteko-ja-hallinto/tietoa-helsingista/tietosuoja"
@@ -71,6 +72,21 @@ class Settings:
     attachment_max_bytes: int = 10_000_000  # one attachment (mail, portal upload)
     attachment_message_max_bytes: int = 25_000_000  # one message's attachments together
 
+    session_idle_min: int = 30  # a staff session without a request this long ends
+    session_max_hours: int = 10  # ... and any session at this age
+    token_days: int = 90  # an API token's default lifetime
+    login_max_failures: int = 5  # wrong passwords/codes for one account: locked
+    login_address_failures: int = 20  # ... from one address: locked
+    login_lock_min: int = 15  # the throttle's window (and the longest lock)
+
+    @property
+    def account_rules(self) -> AccountRules:
+        return AccountRules(session_idle=timedelta(minutes=self.session_idle_min),
+                            session_max=timedelta(hours=self.session_max_hours),
+                            token_days=self.token_days,
+                            account_failures=self.login_max_failures,
+                            address_failures=self.login_address_failures,
+                            lock_window=timedelta(minutes=self.login_lock_min))
     @property
     def callback_rules(self) -> QueueRules:
         return QueueRules(claim_timeout=timedelta(minutes=self.callback_claim_min),
@@ -149,6 +165,12 @@ class Settings:
             attachment_max_bytes=int(env.get("YHTEYS_ATTACHMENT_MAX_BYTES", "10000000")),
             attachment_message_max_bytes=int(
                 env.get("YHTEYS_ATTACHMENT_MESSAGE_MAX_BYTES", "25000000")),
+            session_idle_min=int(env.get("YHTEYS_SESSION_IDLE_MIN", "30")),
+            session_max_hours=int(env.get("YHTEYS_SESSION_MAX_HOURS", "10")),
+            token_days=int(env.get("YHTEYS_TOKEN_DAYS", "90")),
+            login_max_failures=int(env.get("YHTEYS_LOGIN_MAX_FAILURES", "5")),
+            login_address_failures=int(env.get("YHTEYS_LOGIN_ADDRESS_FAILURES", "20")),
+            login_lock_min=int(env.get("YHTEYS_LOGIN_LOCK_MIN", "15")),
             retired_secret_keys=tuple(k.strip().encode() for k in env.get(
                 "YHTEYS_RETIRED_SECRET_KEYS", "").split(",") if k.strip()),
             public_url=(env.get("YHTEYS_PUBLIC_URL") or f"http://{http_host}:{http_port}"

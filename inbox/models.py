@@ -105,6 +105,12 @@ class Staff(Base):
     # Their desk phone, as the phone system names it: E.164 number and/or extension.
     phone: Mapped[str | None] = mapped_column(String(32), unique=True)
     extension: Mapped[str | None] = mapped_column(String(16), unique=True)
+    # The second factor (inbox/totp.py): the TOTP secret sealed at rest, and the last time
+    # step a code was accepted for (a code is never accepted twice).
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    demo: Mapped[bool] = mapped_column(Boolean, default=False)  # `yhteys demo`: no 2nd factor
+    disabled_at: Mapped[datetime | None] = mapped_column(Timestamp)  # no sessions, no tokens
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     areas: Mapped[list[StaffArea]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
@@ -127,6 +133,10 @@ class ApiToken(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class StaffSession(Base):
@@ -137,6 +147,33 @@ class StaffSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    # "live", or a login half way: "code" (password right, code to come) or "enrol" (a
+    # first code for `pending_secret`, sealed); `next_path`/`language` wait with it.
+    stage: Mapped[str] = mapped_column(String(8), default="live")
+    last_seen_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    pending_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    next_path: Mapped[str | None] = mapped_column(String(500))
+    language: Mapped[str | None] = mapped_column(String(2))
+
+
+class RecoveryCode(Base):
+    """One of a staff member's one-time recovery codes for the second factor (argon2)."""
+
+    __tablename__ = "staff_recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class LoginFailure(Base):
+    """A failed login step, keyed "account:<email>" or "address:<ip>": the throttle counts
+    them in the database so that it holds across processes and restarts."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), index=True)
+    at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
 class Resident(Base):

@@ -1,25 +1,33 @@
-"""Staff accounts, passwords (argon2), API tokens and browser sessions."""
+"""Staff accounts: who they are, passwords (argon2), and the operator's changes (disable,
+enable, role). Sessions and tokens are inbox/accounts.py's, the second factor inbox/totp.py's."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal
+from inbox.accounts import close_session as close_session
+from inbox.accounts import create_token as create_token
+from inbox.accounts import end_sessions
+from inbox.accounts import open_session as open_session
+from inbox.accounts import principal_for_session as principal_for_session
+from inbox.accounts import principal_for_token as principal_for_token
+from inbox.accounts import principal_of as principal_of
 from inbox.errors import Problem, bad_request
-from inbox.models import ApiToken, Area, Staff, StaffArea, StaffSession
+from inbox.models import Area, Staff, StaffArea
 from inbox.roles import ROLES
 from inbox.store import Store
 
 _hasher = PasswordHasher()
-SESSION_LIFETIME = timedelta(hours=10)
 UI_LANGUAGES = ("fi", "sv", "en")  # the counsellor UI's languages
 
 
@@ -27,15 +35,6 @@ UI_LANGUAGES = ("fi", "sv", "en")  # the counsellor UI's languages
 def _dummy_hash() -> str:
     """Verifying against a real hash when the account is unknown keeps timing uniform."""
     return _hasher.hash(secrets.token_hex(8))
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def principal_of(staff: Staff) -> Principal:
-    return Principal(staff.id, staff.email, staff.name, staff.role, tuple(staff.area_codes),
-                     staff.available, staff.ui_language)
 
 
 def add_staff(
@@ -98,11 +97,22 @@ def set_password(session: Session, email: str, password: str) -> None:
     staff.password_hash = _hasher.hash(password)
 
 
-def _account(session: Session, email: str) -> tuple[Principal, str] | None:
+@dataclass(frozen=True)
+class Account:
+    """Who a right password belongs to, and what the login asks of them next."""
+
+    who: Principal
+    demo: bool  # `yhteys demo`'s accounts: no second factor
+    enrolled: bool  # has a TOTP secret
+    disabled: bool
+
+
+def _account(session: Session, email: str) -> tuple[Account, str] | None:
     staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None or staff.password_hash is None:
         return None
-    return principal_of(staff), staff.password_hash
+    return Account(principal_of(staff), staff.demo, staff.totp_secret is not None,
+                   staff.disabled_at is not None), staff.password_hash
 
 
 def set_availability(session: Session, who: Principal, available: bool) -> None:
@@ -121,7 +131,7 @@ def set_ui_language(session: Session, who: Principal, language: str) -> None:
         staff.ui_language = language
 
 
-def check_password(store: Store, email: str, password: str) -> Principal | None:
+def check_password(store: Store, email: str, password: str) -> Account | None:
     """The deliberately slow hash check runs outside any transaction, holding no lock."""
     account = store.run(_account, email)
     try:
@@ -131,56 +141,55 @@ def check_password(store: Store, email: str, password: str) -> Principal | None:
     return account[0] if account else None
 
 
-def create_token(session: Session, email: str) -> str:
-    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    if staff is None:
-        raise bad_request(f"no staff member {email}")
-    token = "yht_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(staff_id=staff.id, token_hash=_digest(token)))
-    return token
-
-
-def principal_for_token(session: Session, token: str) -> Principal | None:
-    staff = session.scalar(
-        select(Staff).join(ApiToken, ApiToken.staff_id == Staff.id)
-        .where(ApiToken.token_hash == _digest(token))
-    )
-    return principal_of(staff) if staff else None
-
-
-def open_session(session: Session, who: Principal) -> tuple[str, str]:
-    """A new browser session: returns (cookie value, CSRF token)."""
-    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    now = datetime.now(UTC)
-    session.execute(delete(StaffSession).where(StaffSession.expires_at < now))  # tidy as we go
-    session.add(
-        StaffSession(
-            staff_id=who.staff_id,
-            token_hash=_digest(token),
-            csrf_token=csrf,
-            expires_at=now + SESSION_LIFETIME,
-        )
-    )
-    return token, csrf
-
-
-def principal_for_session(session: Session, token: str) -> tuple[Principal, str] | None:
-    """The staff member and CSRF token of a live session cookie."""
-    row = session.execute(
-        select(Staff, StaffSession.csrf_token)
-        .join(StaffSession, StaffSession.staff_id == Staff.id)
-        .where(StaffSession.token_hash == _digest(token))
-        .where(StaffSession.expires_at > datetime.now(UTC))
-    ).first()
-    return (principal_of(row[0]), row[1]) if row else None
-
-
-def close_session(session: Session, token: str) -> None:
-    session.execute(delete(StaffSession).where(StaffSession.token_hash == _digest(token)))
-
-
 def staff_directory(session: Session) -> list[dict[str, object]]:
     """Everyone a contact can be handed to: names, roles, areas, whether they are in."""
     staff = session.scalars(select(Staff).order_by(Staff.name, Staff.id)).all()
     return [{"id": s.id, "name": s.name, "role": s.role, "areas": s.area_codes,
              "available": s.available} for s in staff]
+
+
+def _by_email(session: Session, email: str) -> Staff:
+    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    if staff is None:
+        raise bad_request(f"no staff member {email}")
+    return staff
+
+
+def staff_id_of(session: Session, email: str) -> int:
+    return _by_email(session, email).id
+
+
+def list_staff(session: Session) -> list[dict[str, Any]]:
+    """The operator's view: every account and the state of its login."""
+    return [{"email": s.email, "name": s.name, "role": s.role, "areas": s.area_codes,
+             "second_factor": "demo" if s.demo else "yes" if s.totp_secret else "no",
+             "disabled": s.disabled_at is not None}
+            for s in session.scalars(select(Staff).order_by(Staff.email))]
+
+
+def set_disabled(session: Session, email: str, disabled: bool) -> Staff:
+    """Disable (sessions end now; tokens and logins are refused while it lasts) or enable."""
+    staff = _by_email(session, email)
+    if disabled:
+        staff.disabled_at = staff.disabled_at or datetime.now(UTC)
+        end_sessions(session, staff.id)
+    else:
+        staff.disabled_at = None
+    return staff
+
+
+def set_role(session: Session, email: str, role: str) -> Staff:
+    if role not in ROLES:
+        raise bad_request(f"role must be one of {', '.join(ROLES)}")
+    staff = _by_email(session, email)
+    staff.role = role
+    return staff
+
+
+def mark_demo(session: Session, email: str) -> None:
+    """Only `yhteys demo` calls this: these accounts log in without a second factor."""
+    _by_email(session, email).demo = True
+
+
+def demo_accounts_exist(session: Session) -> bool:
+    return session.scalar(select(Staff.id).where(Staff.demo.is_(True)).limit(1)) is not None

@@ -9,8 +9,11 @@ scripts/test.sh); anything else runs the embedded default: SQLite, in-process jo
 from __future__ import annotations
 
 import asyncio
+import base64
 import errno
+import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -23,6 +26,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import aiohttp
+import pyotp
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
@@ -31,9 +35,53 @@ from config.serve import Running, start
 from config.settings import Settings
 from inbox.models import Base
 from inbox.staff import add_staff, create_token
+from inbox.totp import set_secret
 
 BACKEND = os.environ.get("YHTEYS_TEST_BACKEND", "sqlite")
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def totp_secret(email: str) -> str:
+    """The TOTP secret `Service.add_staff` enrols for a staff member: known to the tests'
+    login helpers (as an authenticator app knows it), different for every email."""
+    return base64.b32encode(hashlib.sha256(email.encode()).digest()[:20]).decode()
+
+
+_used_steps: dict[tuple[str, str], int] = {}
+
+
+async def totp_code(site: str, email: str) -> str:
+    """The code an authenticator app shows now, never one this site took already: the
+    service refuses a code's second use, so a second login in the same 30 s takes the
+    next step's code (accepted one step early), a third waits for the next step."""
+    while True:
+        now = int(time.time() // 30)
+        used = _used_steps.get((site, email), -1)
+        step = next((s for s in (now, now + 1) if s > used), None)
+        if step is not None:
+            _used_steps[(site, email)] = step
+            return pyotp.TOTP(totp_secret(email)).at(step * 30)
+        await asyncio.sleep(30 - time.time() % 30 + 0.05)
+
+
+HIDDEN_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def second_factor(http: aiohttp.ClientSession, site: str, email: str,
+                        answer: aiohttp.ClientResponse) -> aiohttp.ClientResponse:
+    """After the password was accepted (`answer`: 303 to /login/code), enter the current
+    code as the staff member would; returns the answer to the code (303 to the page asked
+    for, with the session cookie). Any other answer is returned as it is."""
+    location = answer.headers.get("Location", "")
+    if answer.status != 303 or not location.startswith("/login/code"):
+        return answer
+    async with http.get(site + location) as r:
+        found = HIDDEN_CSRF_FIELD.search(await r.text())
+        assert r.status == 200 and found, "the code page carries its CSRF field"
+    form = {"csrf_token": found.group(1), "code": await totp_code(site, email)}
+    async with http.post(site + location, data=form, allow_redirects=False) as r:
+        await r.read()
+        return r
 
 
 def free_port() -> int:
@@ -176,12 +224,15 @@ class Service:
 
     def add_staff(self, email: str, areas: list[str], role: str = "counsellor",
                   password: str | None = "correct horse battery", name: str | None = None,
-                  languages: list[str] | None = None) -> str:
-        """Adds a staff member and returns a bearer token for them."""
+                  languages: list[str] | None = None, second_factor: bool = True) -> str:
+        """Adds a staff member and returns a bearer token for them (90 days). Their second
+        factor is enrolled with `totp_secret(email)` unless `second_factor=False`."""
         store = self.running.system.store
         store.run(add_staff, email, name or email.split("@")[0].title(), areas, role, password,
                   languages)
-        token = store.run(create_token, email)
+        if second_factor:
+            store.run(set_secret, email, totp_secret(email))
+        token = store.run(create_token, email, "tests")
         self.tokens[email] = token
         return token
 

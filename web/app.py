@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from inbox.accounts import AccountRules
 from inbox.callbacks import QueueRules
 from inbox.hours import OpeningHours, ServiceHours
 from inbox.outbound import Outbound
@@ -21,6 +22,7 @@ from inbox.ports import JobQueue
 from inbox.store import Store
 from inbox.taxonomy import CaseVocabulary
 from router.pipeline import Router
+from web.account_pages import AccountPages, accounts_openapi
 from web.api import ContactsApi
 from web.audit_api import AuditApi, audit_openapi
 from web.auth import auth_middleware
@@ -70,6 +72,7 @@ class WebConfig:
     case_vocabulary: CaseVocabulary = field(default_factory=CaseVocabulary)
     hours: ServiceHours | None = None  # for templates' {opening_hours}
     router: Router | None = None  # "log a call" routes the call it logs
+    accounts: AccountRules = field(default_factory=AccountRules)  # sessions, tokens, throttle
 
 
 def _ping(session: Session) -> None:
@@ -79,7 +82,7 @@ def _ping(session: Session) -> None:
 def build_app(cfg: WebConfig) -> web.Application:
     app = web.Application(
         middlewares=[forwarded_middleware(cfg.trusted_proxies), security_headers, problems,
-                     auth_middleware(cfg.store, cfg.allowed_origins)],
+                     auth_middleware(cfg.store, cfg.allowed_origins, cfg.accounts)],
         client_max_size=1024 * 1024,
     )
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -89,7 +92,8 @@ def build_app(cfg: WebConfig) -> web.Application:
     env.globals["labels"] = cfg.labels
     app[CATALOGS] = cfg.catalogs
     openapi = document({**cfg.extra_openapi, **cases_openapi(), **templates_openapi(),
-                        **letters_openapi(), **reports_openapi(), **audit_openapi()})
+                        **letters_openapi(), **reports_openapi(), **audit_openapi(),
+                        **accounts_openapi()})
 
     async def healthz(request: web.Request) -> web.Response:
         await cfg.store.call(_ping)
@@ -102,7 +106,9 @@ def build_app(cfg: WebConfig) -> web.Application:
                     web.get("/api/v1/openapi.json", openapi_json)])
     app.add_routes(ContactsApi(cfg.store, cfg.outbound, RoutingText(cfg.catalogs),
                                cfg.jobs).routes())
-    app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login).routes())
+    app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login,
+                                 cfg.accounts).routes())
+    app.add_routes(AccountPages(cfg.store, cfg.accounts).routes())
     app.add_routes(cfg.extra_routes)
     app.add_routes(CasesApi(cfg.store, cfg.clock, cfg.labels.get("steps", {}),
                             cfg.case_vocabulary).routes())

@@ -1,15 +1,20 @@
-"""Staff authentication: bearer tokens for the API, session cookies + CSRF for browsers."""
+"""Staff authentication: bearer tokens for the API, session cookies + CSRF for browsers.
+
+Every request reads the token's or session's staff row: a revoked or expired token, a
+disabled account, a session idle or too old stop at once. An ended session sends a browser
+to the login page, which says why (`?why=`); the API answers 401 with a problem code."""
 
 from __future__ import annotations
 
 import hmac
+from urllib.parse import urlencode
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from inbox.access import Principal
+from inbox.accounts import DEFAULT_RULES, AccountRules, session_check, token_check, token_problem
 from inbox.errors import Problem, unauthorized
-from inbox.staff import principal_for_session, principal_for_token
 from inbox.store import Store
 
 SESSION_COOKIE = "yhteys_session"
@@ -26,23 +31,45 @@ def require_staff(request: web.Request) -> Principal:
     return who
 
 
-def auth_middleware(store: Store, allowed_origins: tuple[str, ...]) -> Middleware:
+def _wants_html(request: web.Request) -> bool:
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get(
+        "Accept", "")
+
+
+def auth_middleware(store: Store, allowed_origins: tuple[str, ...],
+                    rules: AccountRules = DEFAULT_RULES) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
         cookie = request.cookies.get(SESSION_COOKIE)
+        ended: str | None = None
         if header.lower().startswith("bearer "):
-            who = await store.call(principal_for_token, header[7:].strip())
-            if who is None:
-                raise unauthorized("the bearer token is not valid")
+            who = await store.call(token_check, header[7:].strip())
+            if isinstance(who, str):
+                raise token_problem(who)
             request[PRINCIPAL] = who
         elif cookie:
-            found = await store.call(principal_for_session, cookie)
-            if found is not None:
+            found = await store.call(session_check, cookie, rules)
+            if isinstance(found, tuple):
                 request[PRINCIPAL], request[CSRF] = found
                 if request.method not in SAFE_METHODS:
                     await _check_browser_write(request, found[1], allowed_origins)
-        return await handler(request)
+            else:
+                ended = found
+        if ended is None:
+            return await handler(request)
+        try:
+            return await handler(request)
+        except Problem as p:
+            if p.status != 401:
+                raise
+            if _wants_html(request):
+                query = urlencode({"why": ended, "next": request.path_qs})
+                response = web.HTTPSeeOther(f"/login?{query}")
+                response.del_cookie(SESSION_COOKIE, path="/")
+                raise response from p
+            raise Problem(401, "Session ended", f"the session ended ({ended}): log in again",
+                          code=f"session.{ended}") from p
 
     return authenticate
 

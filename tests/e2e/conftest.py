@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
+from tests.conftest import totp_code
+
 # A browser in Helsinki asks for Finnish (the staff UI follows Accept-Language until the
 # counsellor picks a language); a context given a `locale` asks for that one instead.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
@@ -67,6 +69,14 @@ def watch() -> Watch:
 STAFF_PASSWORD = "kontula-korttelit-2024"
 
 
+async def enter_code(page: Page, base_url: str, email: str) -> None:
+    """The second step of a login: the code the authenticator app shows (tests/conftest.py
+    `Service.add_staff` enrolled its secret), on the page that asks for it in Finnish."""
+    await expect(page).to_have_url(re.compile(r"/login/code"))
+    await page.get_by_label("Koodi", exact=True).fill(await totp_code(base_url, email))
+    await page.get_by_role("button", name="Vahvista", exact=True).click()
+
+
 async def staff_login(page: Page, base_url: str, email: str,
                       password: str = STAFF_PASSWORD) -> Page:
     """Log a counsellor in through the form and wait until their inbox is live."""
@@ -74,6 +84,7 @@ async def staff_login(page: Page, base_url: str, email: str,
     await page.get_by_label("Sähköposti").fill(email)
     await page.get_by_label("Salasana").fill(password)
     await page.get_by_role("button", name="Kirjaudu", exact=True).click()
+    await enter_code(page, base_url, email)
     await expect(page).to_have_url(re.compile(r"/inbox$"))
     await expect(page.locator("#live-status")).to_have_text("Päivittyy reaaliajassa")
     return page

@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Page, expect
 
 from inbox.hours import HELSINKI
 from tests.conftest import Service
-from tests.e2e.conftest import Watch
+from tests.e2e.conftest import Watch, enter_code
 
 pytestmark = pytest.mark.browser
 
@@ -58,6 +58,7 @@ async def test_chat_reaches_counsellor_live_and_answer_comes_back_live(
     await counsellor.get_by_label("Sähköposti").fill("irma@hel.fi")
     await counsellor.get_by_label("Salasana").fill(PASSWORD)
     await counsellor.get_by_role("button", name="Kirjaudu", exact=True).click()
+    await enter_code(counsellor, service.url, "irma@hel.fi")  # the second factor
     await expect(counsellor).to_have_url(re.compile(r"/inbox$"))
     await expect(counsellor.locator("#live-status")).to_have_text("Päivittyy reaaliajassa")
     await mark(counsellor)

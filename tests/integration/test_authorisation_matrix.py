@@ -22,6 +22,8 @@ from tests.integration.test_email import SERVICE, send
 PUBLIC = {
     ("GET", "/"),  # a redirect to /inbox
     ("GET", "/healthz"), ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"),
+    ("GET", "/login/code"), ("POST", "/login/code"),  # the login's second step: its own
+    ("GET", "/login/enrol"), ("POST", "/login/enrol"),  # pending cookie, tests/…/staff_accounts
     ("GET", "/chat"), ("GET", "/widget"), ("GET", "/widget.js"), ("GET", "/callback"),
     ("GET", "/secure/new"), ("POST", "/secure/new"), ("GET", "/s/{token}"),
     ("POST", "/s/{token}/code"), ("POST", "/s/{token}/verify"), ("POST", "/s/{token}/send"),
@@ -39,6 +41,7 @@ LISTS = {
     "/api/v1/callbacks/claim", "/api/v1/me/availability", "/me/language", "/reports",
     "/api/v1/reports/{name}", "/templates", "/api/v1/audit/use-log",
     "/api/v1/audit/disclosures",
+    "/me/tokens",  # one's own API tokens; /me/tokens/{id}/revoke: one's own only, else 404
 }
 LEADS_ONLY = {("GET", "/api/v1/unparsed"), ("POST", "/api/v1/templates"),
               ("PUT", "/api/v1/templates/{id}"), ("DELETE", "/api/v1/templates/{id}"),

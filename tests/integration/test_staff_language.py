@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inbox.models import Staff
-from tests.conftest import Service
+from tests.conftest import Service, second_factor
 from tests.integration.test_web_security import HIDDEN_CSRF, PASSWORD, browser, log_in
 
 NAV = {"fi": ("Saapuneet", "Soittopyynnöt", "Kirjaa puhelu"),
@@ -140,7 +140,9 @@ async def test_a_language_picked_on_the_login_page_becomes_theirs(service: Servi
         form.update(password=PASSWORD, csrf_token=csrf.group(1))
         async with http.post(service.url + "/login?lang=sv", data=form,
                              allow_redirects=False) as r:
-            assert r.status == 303 and r.headers["Location"] == "/callbacks"
+            await r.read()
+        r = await second_factor(http, service.url, "irma@hel.fi", r)
+        assert r.status == 303 and r.headers["Location"] == "/callbacks"
         lang, html = await page(http, f"{service.url}/callbacks")
         assert lang == "sv" and speaks(html, "sv")
     assert await stored(service, "irma@hel.fi") == "sv"

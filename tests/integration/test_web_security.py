@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from yarl import URL
 
 from inbox.models import AccessLog, Contact, Message
-from tests.conftest import Service
+from tests.conftest import Service, second_factor
 from tests.integration.test_email import mail, send
 
 PASSWORD = "correct horse battery"
@@ -91,7 +91,7 @@ async def log_in(service: Service, http: aiohttp.ClientSession, email: str,
             "next": "/inbox"}
     async with http.post(service.url + "/login", data=form, allow_redirects=False) as r:
         await r.read()
-        return r
+    return await second_factor(http, service.url, email, r)  # the code, as the app shows
 
 
 async def browser_csrf(service: Service, http: aiohttp.ClientSession) -> str:
@@ -267,8 +267,10 @@ async def test_login_never_redirects_to_another_site(service: Service, target: s
         form = {"email": "ville@hel.fi", "password": PASSWORD, "csrf_token": csrf.group(1),
                 "next": unescape(carried.group(1))}
         async with http.post(service.url + "/login", data=form, allow_redirects=False) as r:
-            assert r.status == 303
-            location = r.headers["Location"]
+            await r.read()
+        r = await second_factor(http, service.url, "ville@hel.fi", r)
+        assert r.status == 303
+        location = r.headers["Location"]
     landing = URL(service.url).join(URL(location))
     assert (landing.host, landing.port) == ("127.0.0.1", service.running.http_port), location
 
