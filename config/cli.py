@@ -11,6 +11,7 @@ import sys
 
 from config.settings import Settings
 from config.system import System, build_system
+from inbox import retention
 from inbox.accounts import create_token, list_tokens, revoke_token
 from inbox.audit import LOGS, seal, verify
 from inbox.errors import Problem
@@ -75,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
                                                                        required=True)
     audit.add_parser("seal", help="seal the settled use-log rows now")
     audit.add_parser("verify", help="check the use log's hash chain; exit 1 if broken")
+    retention = sub.add_parser("retention", help="what is kept no longer than it must")
+    retention.add_subparsers(dest="action", required=True).add_parser(
+        "run", help="drop old raw mail, remove expired portal links, list residents due")
     return p
 
 
@@ -123,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"a year of demo data: {made} contacts, worked as counsellors would")
         elif args.command == "audit":
             return _audit(system, args.action)
+        elif args.command == "retention":
+            _retention(system)
     except Problem as p:
         print(f"yhteys: {p.title}: {p.detail}", file=sys.stderr)
         return 2
@@ -180,6 +186,17 @@ def _token(system: System, settings: Settings, args: argparse.Namespace) -> None
     else:
         system.store.run(revoke_token, args.id)
         print(f"token {args.id} revoked")
+
+
+def _retention(system: System) -> None:
+    done = system.store.run(retention.run, system.clock.now(), system.settings.retention_rules)
+    if done is None:
+        print("another process is running the retention job; try again later")
+        return
+    print(f"raw mails' bytes dropped: {done['raw_purged']}, expired portal links removed: "
+          f"{done['links_removed']}, residents whose retention ended: {done['residents_due']}"
+          + (f" ({', '.join(map(str, done['residents_due_ids']))})"
+             if done['residents_due_ids'] else ""))
 
 
 def _demo(system: System) -> None:

@@ -26,6 +26,7 @@ from config.jobs import InProcessJobs
 from config.ratelimit import RateLimit
 from config.settings import Settings
 from config.system import System, build_system
+from inbox import retention
 from inbox.audit import seal
 from inbox.callbacks import QueueRules, release_stale_claims
 from inbox.followups import raise_due
@@ -135,7 +136,7 @@ async def start(settings: Settings) -> Running:
         privacy_url=settings.privacy_url, catalogs=catalogs, jobs=system.jobs,
         clock=system.clock.now, callback_rules=rules, case_vocabulary=system.case_vocabulary,
         hours=reference.hours,
-        router=system.router,
+        router=system.router, retention_years=settings.retention_years,
         accounts=settings.account_rules,
         portal=SecurePortal(system.store, system.router, system.jobs, settings.secret_key,
                             system.clock.now, catalogs, settings.cookie_secure,
@@ -191,6 +192,8 @@ async def _every_minute(system: System, rules: QueueRules) -> None:
             await system.store.call(raise_due, now.astimezone(HELSINKI).date(), now,
                                     system.case_vocabulary)
             await system.store.call(seal, now)  # the use log's hash chain
+            await system.store.call(retention.daily, now,
+                                    system.settings.retention_rules)
         except Exception:  # the database may be restarting: try again next minute
             log.exception("a timer failed")
         await asyncio.sleep(60)

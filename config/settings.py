@@ -11,6 +11,7 @@ from pathlib import Path
 
 from inbox.accounts import AccountRules
 from inbox.callbacks import QueueRules
+from inbox.retention import RetentionRules
 
 DEFAULT_PRIVACY_URL = "https://www.hel.fi/fi/paatoksenteko-ja-hallinto/tietoa-helsingista/tietosuoja"
 
@@ -71,7 +72,8 @@ class Settings:
     high_discharge_days: int = 7  # a hospital discharge this close: high
     attachment_max_bytes: int = 10_000_000  # one attachment (mail, portal upload)
     attachment_message_max_bytes: int = 25_000_000  # one message's attachments together
-
+    retention_years: int = 10  # a resident's data after their last case closed (703/2023)
+    raw_retention_days: int = 90  # raw inbound mail's bytes after it was routed
     session_idle_min: int = 30  # a staff session without a request this long ends
     session_max_hours: int = 10  # ... and any session at this age
     token_days: int = 90  # an API token's default lifetime
@@ -93,6 +95,10 @@ class Settings:
                           retry_after=timedelta(minutes=self.callback_retry_min),
                           max_attempts=self.callback_max_attempts,
                           dedupe=timedelta(minutes=self.callback_dedupe_min))
+
+    @property
+    def retention_rules(self) -> RetentionRules:
+        return RetentionRules(years=self.retention_years, raw_days=self.raw_retention_days)
 
     @property
     def embedded(self) -> bool:
@@ -165,6 +171,8 @@ class Settings:
             attachment_max_bytes=int(env.get("YHTEYS_ATTACHMENT_MAX_BYTES", "10000000")),
             attachment_message_max_bytes=int(
                 env.get("YHTEYS_ATTACHMENT_MESSAGE_MAX_BYTES", "25000000")),
+            retention_years=int(env.get("YHTEYS_RETENTION_YEARS", "10")),
+            raw_retention_days=int(env.get("YHTEYS_RAW_RETENTION_DAYS", "90")),
             session_idle_min=int(env.get("YHTEYS_SESSION_IDLE_MIN", "30")),
             session_max_hours=int(env.get("YHTEYS_SESSION_MAX_HOURS", "10")),
             token_days=int(env.get("YHTEYS_TOKEN_DAYS", "90")),

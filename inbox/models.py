@@ -183,6 +183,11 @@ class Resident(Base):
     postal_code: Mapped[str | None] = mapped_column(String(5))
     language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # Anonymised (inbox/rights.py): when, by which admin, and why; the row stays so that
+    # cases and logs still point at someone.
+    erased_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    erased_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    erasure_reason: Mapped[str | None] = mapped_column(Text)
     identifiers: Mapped[list[ResidentIdentifier]] = relationship(lazy="selectin")
 
 
@@ -547,3 +552,17 @@ class ImapCheckpoint(Base):
     uidvalidity: Mapped[int] = mapped_column(BigInteger)  # unsigned 32 bits: not an int4
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
+
+
+class RetentionRun(Base):
+    """One run of the retention job (inbox/retention.py): what it removed and which
+    residents' retention period has ended. The timer runs it once per Helsinki day."""
+
+    __tablename__ = "retention_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)  # the Helsinki day it ran for
+    trigger: Mapped[str] = mapped_column(String(16))  # timer | cli
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    raw_purged: Mapped[int] = mapped_column(Integer, default=0)  # raw mails' bytes dropped
+    links_removed: Mapped[int] = mapped_column(Integer, default=0)  # expired portal links
+    residents_due: Mapped[list[Any]] = mapped_column(default=list)  # ids, for an admin

@@ -25,6 +25,7 @@ from router.pipeline import Router
 from web.account_pages import AccountPages, accounts_openapi
 from web.api import ContactsApi
 from web.audit_api import AuditApi, audit_openapi
+from web.audit_page import AuditPage
 from web.auth import auth_middleware
 from web.callback_page import CallbackPage
 from web.case_pages import CasePages
@@ -40,6 +41,7 @@ from web.problems import problems, security_headers
 from web.report_words import ReportWords
 from web.reports_api import ReportsApi, reports_openapi
 from web.reports_page import ReportsPage
+from web.rights_api import RightsApi, rights_openapi
 from web.routing_text import RoutingText
 from web.secure import SecurePortal
 from web.session import SessionRoutes
@@ -73,6 +75,7 @@ class WebConfig:
     hours: ServiceHours | None = None  # for templates' {opening_hours}
     router: Router | None = None  # "log a call" routes the call it logs
     accounts: AccountRules = field(default_factory=AccountRules)  # sessions, tokens, throttle
+    retention_years: int = 10  # erasure waits this long after a resident's last case closed
 
 
 def _ping(session: Session) -> None:
@@ -93,7 +96,7 @@ def build_app(cfg: WebConfig) -> web.Application:
     app[CATALOGS] = cfg.catalogs
     openapi = document({**cfg.extra_openapi, **cases_openapi(), **templates_openapi(),
                         **letters_openapi(), **reports_openapi(), **audit_openapi(),
-                        **accounts_openapi()})
+                        **rights_openapi(), **accounts_openapi()})
 
     async def healthz(request: web.Request) -> web.Response:
         await cfg.store.call(_ping)
@@ -125,6 +128,8 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(reports.routes())
     app.add_routes(ReportsPage(reports).routes())
     app.add_routes(AuditApi(cfg.store, cfg.catalogs, cfg.clock).routes())
+    app.add_routes(RightsApi(cfg.store, cfg.catalogs, cfg.clock, cfg.retention_years).routes())
+    app.add_routes(AuditPage(cfg.store, cfg.clock).routes())
     app.add_routes(InboxPage(cfg.store, RoutingText(cfg.catalogs), cfg.clock).routes())
     app.add_routes(Pages(cfg.store, cfg.outbound, RoutingText(cfg.catalogs), cfg.clock,
                          hours_text, cfg.case_vocabulary).routes())

@@ -31,7 +31,7 @@ from inbox.staff import staff_directory
 from inbox.store import Store
 from inbox.views import contact_json, visible_contact
 from web.api import contact_query, path_id
-from web.auth import require_staff
+from web.auth import PRINCIPAL, require_staff
 from web.case_words import CHANNELS, CONTACT_STATUS, URGENCY, code_words
 from web.pages import counsellor_words, render_page
 from web.routing_text import RoutingText
@@ -165,7 +165,9 @@ class InboxPage:
                 web.get("/inbox/rows/{id}", self.row), web.get("/inbox/counts", self.counts)]
 
     async def home(self, request: web.Request) -> web.Response:
-        raise web.HTTPSeeOther("/inbox")
+        """The inbox; an auditor, who works no contacts, lands on the logs (/audit)."""
+        who = request.get(PRINCIPAL)
+        raise web.HTTPSeeOther("/audit" if who is not None and who.can("audit") else "/inbox")
 
     def _words(self, request: web.Request) -> dict[str, Any]:
         gettext = counsellor_words(request).get("_", lambda message, **_: message)

@@ -40,7 +40,7 @@ LISTS = {
     "/api/v1/templates", "/api/v1/unparsed", "/me/availability", "/callbacks/claim",
     "/api/v1/callbacks/claim", "/api/v1/me/availability", "/me/language", "/reports",
     "/api/v1/reports/{name}", "/templates", "/api/v1/audit/use-log",
-    "/api/v1/audit/disclosures",
+    "/api/v1/audit/disclosures", "/audit", "/api/v1/retention/runs",
     "/me/tokens",  # one's own API tokens; /me/tokens/{id}/revoke: one's own only, else 404
 }
 LEADS_ONLY = {("GET", "/api/v1/unparsed"), ("POST", "/api/v1/templates"),
@@ -48,7 +48,9 @@ LEADS_ONLY = {("GET", "/api/v1/unparsed"), ("POST", "/api/v1/templates"),
               ("POST", "/api/v1/unparsed/{id}/retry"), ("POST", "/templates"),
               ("POST", "/templates/{id}"), ("POST", "/templates/{id}/delete")}
 AUDITOR_ONLY = {("GET", "/api/v1/audit/use-log"), ("GET", "/api/v1/audit/disclosures"),
-                ("GET", "/api/v1/residents/{id}/access-log")}
+                ("GET", "/api/v1/residents/{id}/access-log"), ("GET", "/audit")}
+ADMIN_ONLY = {("POST", "/api/v1/residents/{id}/erase"), ("GET", "/api/v1/retention/runs"),
+              ("POST", "/api/v1/staff/{id}/second-factor/reset")}
 NAME, EMAIL, PHONE = "Matti Meikäläinen", "matti.m@example.com", "0509876543"
 MARKERS = ("Meikäläinen", EMAIL, PHONE, "+358509876543", "050 987 6543", "Kalliotie")
 
@@ -79,7 +81,8 @@ class World:
         self.ids = ids
 
     def path(self, template: str) -> str:
-        kind = ("case" if template.startswith(("/cases", "/api/v1/cases")) else
+        kind = ("contact" if template.startswith(("/contacts/", "/api/v1/contacts/")) else
+                "case" if template.startswith(("/cases", "/api/v1/cases")) else
                 "callback" if "/callbacks/" in template else
                 "follow_up" if "/follow-ups/" in template else
                 "template" if "/templates/" in template else
@@ -210,9 +213,13 @@ async def test_another_areas_counsellor_reads_and_changes_nothing(service: Servi
 
 
 async def test_leads_only_routes_refuse_a_counsellor(service: Service, world: World):
-    for method, template in sorted(LEADS_ONLY | AUDITOR_ONLY):
+    for method, template in sorted(LEADS_ONLY | AUDITOR_ONLY | ADMIN_ONLY):
         status, _, _ = await call(service, method, world.path(template),
                                   service.tokens["ville@hel.fi"])
+        assert status == 403, f"{method} {template} → {status}"
+    for method, template in sorted(ADMIN_ONLY):  # a lead is no admin
+        status, _, _ = await call(service, method, world.path(template),
+                                  service.tokens["lead@hel.fi"])
         assert status == 403, f"{method} {template} → {status}"
 
 
