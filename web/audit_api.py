@@ -16,6 +16,7 @@ import jinja2
 from aiohttp import web
 
 from inbox.disclosures import LogQuery, disclosures, resident_log, use_log
+from inbox.errors import bad_request
 from inbox.hours import HELSINKI
 from inbox.store import Store
 from web.api import path_id
@@ -41,8 +42,12 @@ def csv_response(name: str, columns: tuple[str, ...], rows: list[dict[str, Any]]
                                  "Cache-Control": "no-store"})
 
 
-def wants(request: web.Request, kind: str) -> bool:
-    return (request.query.get("format") == kind
+def wants(request: web.Request, kind: str, allowed: tuple[str, ...] = ("csv",)) -> bool:
+    asked = request.query.get("format")
+    if asked is not None and asked not in allowed:
+        raise bad_request(f"format must be one of {', '.join(allowed)} (or none for JSON)",
+                          field="format", code="format.unknown")
+    return (asked == kind
             or f"/{kind}" in request.headers.get("Accept", "").split(",")[0])
 
 
@@ -79,12 +84,12 @@ class AuditApi:
         who, query = require_staff(request), LogQuery.parse(request.query)
         report = await self.store.call(resident_log, who, path_id(request), query)
         rid = report["resident"]["id"]
-        if wants(request, "csv"):
+        if wants(request, "csv", ("csv", "pdf")):
             rows = ([{"log": "use", **u} for u in report["uses"]]
                     + [{"log": "disclosure", **d} for d in report["disclosures"]])
             columns = ("log", *dict.fromkeys(USE_COLUMNS + DISCLOSURE_COLUMNS))
             return csv_response(f"yhteys-log-report-{rid}", columns, rows)
-        if wants(request, "pdf"):
+        if wants(request, "pdf", ("csv", "pdf")):
             pdf = await asyncio.to_thread(self.pdf, report)
             return pdf_response(f"yhteys-log-report-{rid}.pdf", pdf)
         return web.json_response(report)

@@ -16,6 +16,7 @@ from inbox.models import AccessLog
 from tests.conftest import BACKEND, Service
 from tests.integration.test_email import mail, send
 
+
 def later() -> datetime:
     """A moment by which every row written so far has settled."""
     return datetime.now(UTC) + timedelta(minutes=5)
