@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests.conftest import Service
-from tests.e2e.conftest import STAFF_PASSWORD, Watch
+from tests.e2e.conftest import STAFF_PASSWORD, Watch, staff_login
 from tests.e2e.widget_site import axe
 
 pytestmark = pytest.mark.browser
@@ -49,8 +49,15 @@ async def shot(page: Page, name: str) -> None:
         await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
 
 
+WIDE = """(w) => [...document.querySelectorAll('body *')]
+  .filter((el) => !el.parentElement.closest('[role=region]')
+                  && el.getBoundingClientRect().right > w + 0.5)
+  .map((el) => `${el.tagName}.${el.className}: ${Math.round(el.getBoundingClientRect().right)}`)"""
+
+
 async def fits(page: Page, width: int) -> None:
-    assert await page.evaluate("document.documentElement.scrollWidth") <= width
+    wide = await page.evaluate(WIDE, width)
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width, wide
 
 
 async def password(page: Page, base: str, email: str, lang: str) -> None:
@@ -111,3 +118,29 @@ async def test_enrolment_and_login_with_a_code_in_every_language(
         await page.context.close()
     assert found == []
     assert problems == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
+async def test_the_tokens_page_makes_one_shown_once_and_passes_axe(
+        service: Service, browser: Browser, watch: Watch, viewport: ViewportSize) -> None:
+    expect.set_options(timeout=10_000)
+    width = viewport["width"]
+    service.add_staff("irma@hel.fi", ["itainen"], password=STAFF_PASSWORD)
+    page = await (await browser.new_context(viewport=viewport)).new_page()
+    problems = await watch(page, f"tokens {width}px")
+    await staff_login(page, service.url, "irma@hel.fi")
+    found: list[str] = []
+    names = {"fi": ("Nimi", "Luo avain"), "sv": ("Namn", "Skapa en nyckel"),
+             "en": ("Name", "Make a token")}
+    for lang, (label, make) in names.items():
+        await page.goto(f"{service.url}/me/tokens?lang={lang}")
+        await page.get_by_label(label, exact=True).fill(f"skripti {lang}")
+        await page.get_by_role("button", name=make, exact=True).click()
+        await expect(page.locator("#new-token")).to_contain_text("yht_")
+        found += await axe(page, f"/me/tokens {lang} {width}px")
+        await shot(page, f"tokens-{lang}-{width}")
+        await fits(page, width)
+    await page.goto(f"{service.url}/me/tokens?lang=en")
+    await expect(page.locator("#new-token")).to_have_count(0)  # shown once only
+    await expect(page.get_by_role("row")).to_have_count(5)  # header, 3 made, the tests'
+    assert found == [] and problems == []
