@@ -108,6 +108,7 @@ def rights_openapi() -> dict[str, Any]:
             "responses": {"200": {"description": "identity, contacts with messages and "
                                                  "attachments (base64), notes, callbacks, "
                                                  "calls, cases with events and follow-ups"},
+                          "400": {"description": "an unknown format"},
                           "403": {"description": "leads, admins and the resident's own "
                                                  "counsellor only"},
                           "404": {"description": "no such resident (or not yours)"}}}},
