@@ -114,3 +114,19 @@ def rooms_of(who: Principal) -> list[str]:
     if who.sees_all_areas:
         return ["all", f"staff:{who.staff_id}"]
     return [f"staff:{who.staff_id}", "pool", *(f"area:{a}" for a in who.areas)]
+
+
+def log_refusal(session: Session, who: Principal, view: str, kind: str,
+                record_id: int | None) -> None:
+    """A refused read or change, for the use log (the Act asks for success or refusal):
+    written in its own transaction, since the refused one is rolled back. It names the
+    record when it exists, so an auditor sees whose data was asked for."""
+    contact = session.get(Contact, record_id) if kind == "contact" and record_id else None
+    case = session.get(Case, record_id) if kind == "case" and record_id else None
+    area = contact.area_code if contact else (case.area_code if case else None)
+    session.add(AccessLog(
+        staff_id=who.staff_id, view=view[:60], action="refused",
+        basis=basis(who, area, None),
+        contact_id=contact.id if contact else None,
+        resident_id=contact.resident_id if contact else (case.resident_id if case else None),
+        case_id=case.id if case else (contact.case_id if contact else None)))

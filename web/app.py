@@ -38,6 +38,7 @@ from web.openapi import document
 from web.pages import CATALOGS, Pages
 from web.phone_pages import PhonePages
 from web.problems import problems, security_headers
+from web.refusals import refusals_middleware
 from web.report_words import ReportWords
 from web.reports_api import ReportsApi, reports_openapi
 from web.reports_page import ReportsPage
@@ -85,7 +86,8 @@ def _ping(session: Session) -> None:
 def build_app(cfg: WebConfig) -> web.Application:
     app = web.Application(
         middlewares=[forwarded_middleware(cfg.trusted_proxies), security_headers, problems,
-                     auth_middleware(cfg.store, cfg.allowed_origins, cfg.accounts)],
+                     auth_middleware(cfg.store, cfg.allowed_origins, cfg.accounts),
+                     refusals_middleware(cfg.store)],
         client_max_size=1024 * 1024,
     )
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"),

@@ -145,7 +145,15 @@ def reads_of(session: Session, staff_email: str, resident_id: int | None) -> int
     about = [AccessLog.resident_id == resident_id] if resident_id is not None else [
         AccessLog.resident_id.is_not(None)]
     return session.scalar(select(func.count()).select_from(AccessLog).where(
-        AccessLog.staff_id == staff_id, *about)) or 0
+        AccessLog.staff_id == staff_id, AccessLog.action != "refused", *about)) or 0
+
+
+def refusals_of(session: Session, staff_email: str, resident_id: int) -> int:
+    """Use-log rows saying this staff member was refused the resident's data."""
+    staff_id = session.scalar(select(Staff.id).where(Staff.email == staff_email))
+    return session.scalar(select(func.count()).select_from(AccessLog).where(
+        AccessLog.staff_id == staff_id, AccessLog.action == "refused",
+        AccessLog.resident_id == resident_id)) or 0
 
 
 async def call(service: Service, method: str, path: str, token: str | None
@@ -210,6 +218,8 @@ async def test_another_areas_counsellor_reads_and_changes_nothing(service: Servi
             before = store.run(snapshot, world)
     assert "\n".join(w.split(": <")[0] for w in wrong) == ""
     assert store.run(reads_of, "irma@hel.fi", world.ids["resident"]) == 0
+    # ... and the use log says she asked (success or refusal, as the Act wants).
+    assert store.run(refusals_of, "irma@hel.fi", world.ids["resident"]) > 0
 
 
 async def test_leads_only_routes_refuse_a_counsellor(service: Service, world: World):
