@@ -472,11 +472,10 @@ class AccessLog(Base):
     at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
-class AccessLogSeal(Base):
-    """A hash over a run of use-log rows and the seal before it: a changed, removed or
+class _Seal:
+    """A hash over a run of a log's rows and the seal before it: a changed, removed or
     inserted row breaks every seal from there on (inbox/audit.py)."""
 
-    __tablename__ = "access_log_seals"
     id: Mapped[int] = mapped_column(primary_key=True)
     first_id: Mapped[int] = mapped_column(Integer)
     last_id: Mapped[int] = mapped_column(Integer, unique=True)
@@ -484,6 +483,12 @@ class AccessLogSeal(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class AccessLogSeal(_Seal, Base):
+    """The use log's seals."""
+
+    __tablename__ = "access_log_seals"
 
 
 class DisclosureLog(Base):
@@ -503,17 +508,10 @@ class DisclosureLog(Base):
     at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
-class DisclosureLogSeal(Base):
-    """The disclosure log's seals, as AccessLogSeal is the use log's."""
+class DisclosureLogSeal(_Seal, Base):
+    """The disclosure log's seals."""
 
     __tablename__ = "disclosure_log_seals"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    first_id: Mapped[int] = mapped_column(Integer)
-    last_id: Mapped[int] = mapped_column(Integer, unique=True)
-    rows: Mapped[int] = mapped_column(Integer)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class RawInbound(Base):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,23 +62,22 @@ class AuditApi:
     clock: Callable[[], datetime]
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/api/v1/audit/use-log", self.uses),
-                web.get("/api/v1/audit/disclosures", self.disclosed),
+        return [web.get("/api/v1/audit/use-log", self.listing(
+                    use_log, "yhteys-use-log", USE_COLUMNS)),
+                web.get("/api/v1/audit/disclosures", self.listing(
+                    disclosures, "yhteys-disclosures", DISCLOSURE_COLUMNS)),
                 web.get("/api/v1/residents/{id}/access-log", self.resident)]
 
-    async def uses(self, request: web.Request) -> web.Response:
-        who, query = require_staff(request), LogQuery.parse(request.query)
-        rows = await self.store.call(use_log, who, query)
-        if wants(request, "csv"):
-            return csv_response("yhteys-use-log", USE_COLUMNS, rows)
-        return web.json_response({"items": rows})
-
-    async def disclosed(self, request: web.Request) -> web.Response:
-        who, query = require_staff(request), LogQuery.parse(request.query)
-        rows = await self.store.call(disclosures, who, query)
-        if wants(request, "csv"):
-            return csv_response("yhteys-disclosures", DISCLOSURE_COLUMNS, rows)
-        return web.json_response({"items": rows})
+    def listing(self, read: Callable[..., list[dict[str, Any]]], name: str,
+                columns: tuple[str, ...]) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """One log, filtered, as JSON or CSV."""
+        async def handler(request: web.Request) -> web.Response:
+            who, query = require_staff(request), LogQuery.parse(request.query)
+            rows = await self.store.call(read, who, query)
+            if wants(request, "csv"):
+                return csv_response(name, columns, rows)
+            return web.json_response({"items": rows})
+        return handler
 
     async def resident(self, request: web.Request) -> web.Response:
         who, query = require_staff(request), LogQuery.parse(request.query)
