@@ -19,6 +19,7 @@ from inbox.hours import HELSINKI
 from inbox.retention import runs
 from inbox.rights import RetentionRunning, erase_resident, export_resident
 from inbox.store import Store
+from web import case_words as w
 from web.api import path_id
 from web.audit_api import local_time, wants
 from web.auth import require_staff
@@ -84,11 +85,30 @@ class RightsApi:
         lang = language(data["resident"]["language"])
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         env.filters["when"] = local_time
+        env.globals["entry"] = entry_words(lambda m: self.catalogs.gettext(lang, m))
         html = env.get_template("export.html").render(
             **self.catalogs.for_language(lang), data=data,
             made=self.clock().astimezone(HELSINKI).strftime("%-d.%-m.%Y"))
         pdf: bytes = HTML(string=html, url_fetcher=_refuse).write_pdf()
         return pdf
+
+
+def entry_words(gettext: Callable[[str], str]) -> Callable[[str, object], str]:
+    """A case entry (its kind and taxonomy code) in the reader's words, as the case page
+    says it; a code the tables do not know is shown as it is."""
+    tables: dict[str, dict[Any, str]] = {
+        "step": w.STEPS, "intervention": w.INTERVENTIONS, "partner": w.PARTNERS,
+        "meeting": w.MEETINGS, "closed": w.OUTCOMES, "outcome": w.OUTCOMES}
+
+    def words(kind: str, code: object) -> str:
+        what = gettext(w.EVENTS[kind]) if kind in w.EVENTS else kind
+        table = tables.get(kind, {})
+        key: object = int(str(code)) if kind == "step" and str(code).isdigit() else code
+        if code in (None, ""):
+            return what
+        named = gettext(table[key]) if key in table else str(code)
+        return named if kind == "outcome" else f"{what}: {named}"
+    return words
 
 
 def _refuse(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
