@@ -159,12 +159,18 @@ def staff_id_of(session: Session, email: str) -> int:
     return _by_email(session, email).id
 
 
+def account_row(s: Staff) -> dict[str, Any]:
+    """An account and the state of its login (the operator's list, the admin's page)."""
+    return {"id": s.id, "email": s.email, "name": s.name, "role": s.role,
+            "areas": s.area_codes,
+            "second_factor": "demo" if s.demo else "yes" if s.totp_secret else "no",
+            "enrolled": s.totp_secret is not None, "demo": s.demo,
+            "disabled": s.disabled_at is not None}
+
+
 def list_staff(session: Session) -> list[dict[str, Any]]:
     """The operator's view: every account and the state of its login."""
-    return [{"email": s.email, "name": s.name, "role": s.role, "areas": s.area_codes,
-             "second_factor": "demo" if s.demo else "yes" if s.totp_secret else "no",
-             "disabled": s.disabled_at is not None}
-            for s in session.scalars(select(Staff).order_by(Staff.email))]
+    return [account_row(s) for s in session.scalars(select(Staff).order_by(Staff.email))]
 
 
 def set_disabled(session: Session, email: str, disabled: bool) -> Staff:

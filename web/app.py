@@ -23,6 +23,7 @@ from inbox.store import Store
 from inbox.taxonomy import CaseVocabulary
 from router.pipeline import Router
 from web.account_pages import AccountPages, accounts_openapi
+from web.admin_pages import AdminPages, admin_openapi
 from web.api import ContactsApi
 from web.audit_api import AuditApi, audit_openapi
 from web.audit_page import AuditPage
@@ -98,7 +99,8 @@ def build_app(cfg: WebConfig) -> web.Application:
     app[CATALOGS] = cfg.catalogs
     openapi = document({**cfg.extra_openapi, **cases_openapi(), **templates_openapi(),
                         **letters_openapi(), **reports_openapi(), **audit_openapi(),
-                        **rights_openapi(), **accounts_openapi()})
+                        **rights_openapi(), **accounts_openapi(),
+                        **admin_openapi()})
 
     async def healthz(request: web.Request) -> web.Response:
         await cfg.store.call(_ping)
@@ -114,6 +116,7 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login,
                                  cfg.accounts).routes())
     app.add_routes(AccountPages(cfg.store, cfg.accounts).routes())
+    app.add_routes(AdminPages(cfg.store).routes())
     app.add_routes(cfg.extra_routes)
     app.add_routes(CasesApi(cfg.store, cfg.clock, cfg.labels.get("steps", {}),
                             cfg.case_vocabulary).routes())

@@ -42,6 +42,7 @@ LISTS = {
     "/api/v1/reports/{name}", "/templates", "/api/v1/audit/use-log",
     "/api/v1/audit/disclosures", "/audit", "/api/v1/retention/runs",
     "/me/tokens",  # one's own API tokens; /me/tokens/{id}/revoke: one's own only, else 404
+    "/admin/staff", "/api/v1/staff",  # staff accounts: admins only (ADMIN_ONLY)
 }
 LEADS_ONLY = {("GET", "/api/v1/unparsed"), ("POST", "/api/v1/templates"),
               ("PUT", "/api/v1/templates/{id}"), ("DELETE", "/api/v1/templates/{id}"),
@@ -50,7 +51,12 @@ LEADS_ONLY = {("GET", "/api/v1/unparsed"), ("POST", "/api/v1/templates"),
 AUDITOR_ONLY = {("GET", "/api/v1/audit/use-log"), ("GET", "/api/v1/audit/disclosures"),
                 ("GET", "/api/v1/residents/{id}/access-log"), ("GET", "/audit")}
 ADMIN_ONLY = {("POST", "/api/v1/residents/{id}/erase"), ("GET", "/api/v1/retention/runs"),
-              ("POST", "/api/v1/staff/{id}/second-factor/reset")}
+              ("POST", "/api/v1/staff/{id}/second-factor/reset"), ("GET", "/admin/staff"),
+              ("POST", "/admin/staff/{id}/disable"), ("POST", "/admin/staff/{id}/enable"),
+              ("POST", "/admin/staff/{id}/role"),
+              ("POST", "/admin/staff/{id}/second-factor/reset"), ("GET", "/api/v1/staff"),
+              ("POST", "/api/v1/staff/{id}/disable"), ("POST", "/api/v1/staff/{id}/enable"),
+              ("PUT", "/api/v1/staff/{id}/role")}
 NAME, EMAIL, PHONE = "Matti Meikäläinen", "matti.m@example.com", "0509876543"
 MARKERS = ("Meikäläinen", EMAIL, PHONE, "+358509876543", "050 987 6543", "Kalliotie")
 
