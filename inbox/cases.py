@@ -12,6 +12,7 @@ from inbox.access import Principal, area_visible, log_access
 from inbox.errors import not_found
 from inbox.hours import HELSINKI
 from inbox.models import Case, CaseEvent, Contact, FollowUp, Resident, Staff
+from inbox.store import snapshot
 from inbox.taxonomy import CaseVocabulary
 
 URGENCY = ("normal", "high", "urgent")  # in rising order
@@ -74,6 +75,7 @@ def _masked(resident: Resident | None) -> dict[str, Any] | None:
 
 def case_detail(session: Session, who: Principal, case_id: int, step_labels: dict[int, str],
                 view: str = "api.case") -> dict[str, Any]:
+    snapshot(session)  # the case and its timeline from one moment
     case = visible_case(session, who, case_id)
     log_access(session, who, view, case=case)
     names = dict(session.execute(select(Staff.id, Staff.name)).all())

@@ -21,6 +21,14 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def snapshot(session: Session) -> None:
+    """A read of several rows that must agree (a contact's status and its messages' delivery
+    states) sees one moment: PostgreSQL's read committed would let each statement see a
+    different one. Call it first in the unit. SQLite's writers are serial: nothing to do."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def emit(session: Session, event: dict[str, Any]) -> None:
     """Queue an event; it is published only if the transaction commits."""
     session.info.setdefault("events", []).append(event)

@@ -27,7 +27,7 @@ from inbox.models import (
 )
 from inbox.quoting import quoted_from
 from inbox.search import ContactQuery, find_contacts
-from inbox.store import sealer_of
+from inbox.store import sealer_of, snapshot
 
 FOLDERS = ("mine", "areas", "unassigned", "all")
 LIST_LIMIT = 200
@@ -128,6 +128,7 @@ def visible_contact(session: Session, who: Principal, contact_id: int) -> Contac
 def contact_detail(
     session: Session, who: Principal, contact_id: int, view: str = "api.contact"
 ) -> dict[str, Any]:
+    snapshot(session)  # the status and the delivery states from one moment
     contact = visible_contact(session, who, contact_id)
     log_access(session, who, view, contact=contact)
     conversation = session.get(Conversation, contact.conversation_id)
