@@ -74,6 +74,7 @@ class Settings:
     attachment_message_max_bytes: int = 25_000_000  # one message's attachments together
     retention_years: int = 10  # a resident's data after their last case closed (703/2023)
     raw_retention_days: int = 90  # raw inbound mail's bytes after it was routed
+    log_retention_years: int = 12  # the use and disclosure logs' rows
     session_idle_min: int = 30  # a staff session without a request this long ends
     session_max_hours: int = 10  # ... and any session at this age
     token_days: int = 90  # an API token's default lifetime
@@ -98,7 +99,8 @@ class Settings:
 
     @property
     def retention_rules(self) -> RetentionRules:
-        return RetentionRules(years=self.retention_years, raw_days=self.raw_retention_days)
+        return RetentionRules(years=self.retention_years, raw_days=self.raw_retention_days,
+                              log_years=self.log_retention_years)
 
     @property
     def embedded(self) -> bool:
@@ -173,6 +175,7 @@ class Settings:
                 env.get("YHTEYS_ATTACHMENT_MESSAGE_MAX_BYTES", "25000000")),
             retention_years=int(env.get("YHTEYS_RETENTION_YEARS", "10")),
             raw_retention_days=int(env.get("YHTEYS_RAW_RETENTION_DAYS", "90")),
+            log_retention_years=int(env.get("YHTEYS_LOG_RETENTION_YEARS", "12")),
             session_idle_min=int(env.get("YHTEYS_SESSION_IDLE_MIN", "30")),
             session_max_hours=int(env.get("YHTEYS_SESSION_MAX_HOURS", "10")),
             token_days=int(env.get("YHTEYS_TOKEN_DAYS", "90")),

@@ -15,10 +15,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
-from inbox.models import AccessLog, AccessLogSeal, DisclosureLog, DisclosureLogSeal
+from inbox.models import (
+    AccessLog,
+    AccessLogSeal,
+    DisclosureLog,
+    DisclosureLogSeal,
+    LogPrune,
+    LogRetentionFloor,
+)
 
 GENESIS = "0" * 64
 BATCH = 5000
@@ -83,10 +90,17 @@ class Verdict:
         return self.broken_at is None
 
 
+def _start(session: Session, log: str) -> tuple[str, int]:
+    """Where the chain begins: its genesis, or the seal retention last cut it at."""
+    cut = session.scalars(select(LogPrune).where(LogPrune.log == log)
+                          .order_by(LogPrune.up_to_id.desc()).limit(1)).first()
+    return (cut.last_hash, cut.up_to_id) if cut else (GENESIS, 0)
+
+
 def verify(session: Session, log: str = "use") -> Verdict:
     """Walk every seal of one log: its link to the one before, its rows' count and hash."""
     model, seals, columns = LOGS[log]
-    prev, after, count, seen = GENESIS, 0, 0, 0
+    (prev, after), count, seen = _start(session, log), 0, 0
     for s in session.scalars(select(seals).order_by(seals.last_id)):
         count += 1
         rows = list(session.scalars(select(model).where(
@@ -100,3 +114,38 @@ def verify(session: Session, log: str = "use") -> Verdict:
     unsealed = session.scalar(select(func.count()).select_from(model)
                               .where(model.id > after)) or 0
     return Verdict(log, count, seen, unsealed, None)
+
+
+def _add_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def prune(session: Session, now: datetime, years: int) -> dict[str, int]:
+    """Remove each log's rows older than `years` (never younger than the longest period
+    once set: the database refuses that), whole seals at a time, and note where the chain
+    was cut. Returns the rows removed per log."""
+    floor = session.scalar(select(func.max(LogRetentionFloor.years))) or 0
+    if years > floor:  # a longer period is recorded; a shorter one never applies
+        session.add(LogRetentionFloor(years=years, at=now))
+        floor = years
+    cutoff = _add_years(now, -floor)
+    removed = {}
+    for log, (model, seals, _columns) in LOGS.items():
+        old = []  # the chain's oldest seals, up to the first one still within the period
+        for s in session.scalars(select(seals).order_by(seals.last_id)):
+            if s.at >= cutoff:
+                break
+            old.append(s)
+        if not old:
+            removed[log] = 0
+            continue
+        last = old[-1]
+        gone = session.execute(delete(model).where(model.id <= last.last_id))
+        session.execute(delete(seals).where(seals.last_id <= last.last_id))
+        removed[log] = int(getattr(gone, "rowcount", 0) or 0)
+        session.add(LogPrune(log=log, up_to_id=last.last_id, last_hash=last.hash,
+                             rows=removed[log], at=now))
+    return removed

@@ -514,6 +514,28 @@ class DisclosureLogSeal(_Seal, Base):
     __tablename__ = "disclosure_log_seals"
 
 
+class LogRetentionFloor(Base):
+    """The longest retention of the logs ever set: rows younger than it cannot be removed
+    (the database's triggers say so, migration 0018); append-only itself."""
+
+    __tablename__ = "log_retention_floor"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    years: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class LogPrune(Base):
+    """Where a log's seal chain was cut by retention: its check starts from this hash."""
+
+    __tablename__ = "log_prunes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    log: Mapped[str] = mapped_column(String(16))
+    up_to_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
 class RawInbound(Base):
     """Input exactly as received; written before the sender is acknowledged."""
 
@@ -563,4 +585,5 @@ class RetentionRun(Base):
     at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     raw_purged: Mapped[int] = mapped_column(Integer, default=0)  # raw mails' bytes dropped
     links_removed: Mapped[int] = mapped_column(Integer, default=0)  # expired portal links
+    logs_pruned: Mapped[int] = mapped_column(Integer, default=0)  # log rows past retention
     residents_due: Mapped[list[Any]] = mapped_column(default=list)  # ids, for an admin

@@ -5,6 +5,8 @@
   for manual handling is not routed, so it stays whole until a lead deals with it).
 - Secure-message portal links past their expiry are removed with what they hold (the
   address, code hashes); the message itself stays in the resident's record, as the case's.
+- The use and disclosure logs: rows older than `log_years` go, whole seals at a time (the
+  database refuses any younger row; inbox/audit.py `prune`).
 - Residents whose retention period has ended (`years` after their latest case closed, or
   after their latest contact when they never had a case) are reported for an admin to
   erase with a reason: erasure cannot be undone and a matter may still need the data (an
@@ -26,6 +28,7 @@ from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal
+from inbox.audit import prune
 from inbox.errors import Problem
 from inbox.hours import HELSINKI
 from inbox.models import Case, Contact, Message, RawInbound, Resident, RetentionRun, SecureLink
@@ -40,6 +43,7 @@ DUE_LISTED = 1000  # residents due named in one run's row
 class RetentionRules:
     years: int = 10
     raw_days: int = 90
+    log_years: int = 12  # the use and disclosure logs (never below what was once set)
 
 
 def _locked(session: Session) -> bool:
@@ -106,12 +110,13 @@ def _run(session: Session, now: datetime, rules: RetentionRules, trigger: str
     row = RetentionRun(day=now.astimezone(HELSINKI).date(), trigger=trigger, at=now,
                        raw_purged=purge_raw(session, now, rules.raw_days),
                        links_removed=remove_expired_links(session, now),
+                       logs_pruned=sum(prune(session, now, rules.log_years).values()),
                        residents_due=due[:DUE_LISTED])
     session.add(row)
     session.flush()
     log.info("retention (%s): %s raw mails' bytes dropped, %s expired portal links removed, "
-             "%s residents' retention ended", trigger, row.raw_purged, row.links_removed,
-             len(due))
+             "%s log rows past their retention removed, %s residents' retention ended",
+             trigger, row.raw_purged, row.links_removed, row.logs_pruned, len(due))
     return run_json(row, len(due))
 
 
@@ -128,7 +133,7 @@ def daily(session: Session, now: datetime, rules: RetentionRules) -> dict[str, A
 def run_json(row: RetentionRun, due: int | None = None) -> dict[str, Any]:
     return {"id": row.id, "day": row.day.isoformat(), "trigger": row.trigger,
             "at": row.at.isoformat(), "raw_purged": row.raw_purged,
-            "links_removed": row.links_removed,
+            "links_removed": row.links_removed, "logs_pruned": row.logs_pruned,
             "residents_due": len(row.residents_due) if due is None else due,
             "residents_due_ids": list(row.residents_due)}
 
