@@ -12,11 +12,14 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from inbox.crypto import Sealer
 from inbox.ports import EventSink
 
+RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock
+RETRIES = 3
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -62,8 +65,16 @@ class Store:
             self.events.publish(event)
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        with self.unit() as session:
-            return fn(session, *args, **kwargs)
+        """One unit of work; run again when PostgreSQL gave it up for a concurrent one (a
+        snapshot read whose row changed meanwhile, a deadlock): nothing of it was kept."""
+        for attempt in range(RETRIES):
+            try:
+                with self.unit() as session:
+                    return fn(session, *args, **kwargs)
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) not in RETRYABLE or attempt == RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(self.run, fn, *args, **kwargs)

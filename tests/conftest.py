@@ -30,6 +30,7 @@ import pyotp
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from config.serve import Running, start
 from config.settings import Settings
@@ -187,12 +188,18 @@ def reset_database(url: str) -> None:
     scheduled retry), and with restarted ids it would act on this test's rows.
     """
     engine = create_engine(url)
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
-            exists = conn.execute(text("SELECT to_regclass('public.areas')")).scalar()
-            if exists:
-                conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    for attempt in range(5):  # a job of the test before may still hold a row: deadlock
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+                    exists = conn.execute(text("SELECT to_regclass('public.areas')")).scalar()
+                    if exists:
+                        conn.execute(text(f"TRUNCATE {names} CASCADE"))
+            break
+        except OperationalError:
+            if attempt == 4:
+                raise
     engine.dispose()
 
 
