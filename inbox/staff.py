@@ -14,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox.access import Principal
+from inbox.access import Principal, log_access
 from inbox.accounts import close_session as close_session
 from inbox.accounts import create_token as create_token
 from inbox.accounts import end_sessions
@@ -22,10 +22,11 @@ from inbox.accounts import open_session as open_session
 from inbox.accounts import principal_for_session as principal_for_session
 from inbox.accounts import principal_for_token as principal_for_token
 from inbox.accounts import principal_of as principal_of
-from inbox.errors import Problem, bad_request
+from inbox.errors import Problem, bad_request, not_found
 from inbox.models import Area, Staff, StaffArea
-from inbox.roles import ROLES
+from inbox.roles import ROLES, can
 from inbox.store import Store
+from inbox.totp import reset_second_factor
 
 _hasher = PasswordHasher()
 UI_LANGUAGES = ("fi", "sv", "en")  # the counsellor UI's languages
@@ -199,3 +200,36 @@ def mark_demo(session: Session, email: str) -> None:
 
 def demo_accounts_exist(session: Session) -> bool:
     return session.scalar(select(Staff.id).where(Staff.demo.is_(True)).limit(1)) is not None
+
+
+def admin_only(who: Principal) -> None:
+    if not who.can("admin"):
+        raise Problem(403, "Forbidden", "only an admin manages staff accounts",
+                      code="admin.only")
+
+
+def accounts(session: Session, who: Principal) -> list[dict[str, Any]]:
+    admin_only(who)
+    return sorted(list_staff(session), key=lambda row: (row["name"].casefold(), row["id"]))
+
+
+def change_account(session: Session, who: Principal, staff_id: int, change: str,
+                   role: str = "") -> dict[str, Any]:
+    """One admin's change to one account, logged; refused when it would lock them out."""
+    admin_only(who)
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise not_found(f"staff member {staff_id}")
+    if change in ("disable", "enable"):
+        set_disabled(session, staff.email, change == "disable")
+    elif change == "role":
+        set_role(session, staff.email, role)  # an unknown role: 400
+    else:
+        reset_second_factor(session, staff.id)
+    if staff.id == who.staff_id and (staff.disabled_at is not None
+                                     or not can(staff.role, "admin")):
+        raise bad_request("an admin cannot disable themself or take away their own admin "
+                          "role: ask another admin", "Refused", code="staff.self_lockout")
+    detail = f":{staff.role}" if change == "role" else ""
+    log_access(session, who, f"admin.staff.{change}:{staff.id}{detail}", action="write")
+    return account_row(staff)

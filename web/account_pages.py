@@ -11,11 +11,11 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from inbox.accounts import AccountRules, create_token, revoke_token, token_rows
-from inbox.errors import Problem
 from inbox.hours import HELSINKI
 from inbox.models import Staff
+from inbox.staff import change_account
 from inbox.store import Store
-from inbox.totp import reset_second_factor
+from web.api import path_id
 from web.auth import require_staff
 from web.pages import render_page
 
@@ -87,13 +87,8 @@ class AccountPages:
     async def reset(self, request: web.Request) -> web.Response:
         """An admin resets a staff member's second factor: they enrol again at next login."""
         who = require_staff(request)
-        if not who.can("admin"):
-            raise Problem(403, "Forbidden", "only an admin resets a second factor")
-        try:
-            staff_id = int(request.match_info["id"])
-        except ValueError as exc:
-            raise web.HTTPNotFound() from exc
-        await self.store.call(reset_second_factor, staff_id)
+        staff_id = path_id(request)
+        await self.store.call(change_account, who, staff_id, "reset")  # the admin page's rule
         return web.json_response({"id": staff_id, "second_factor": "reset"})
 
 

@@ -16,15 +16,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
-from inbox.access import Principal, log_access
-from inbox.errors import Problem, bad_request, not_found
-from inbox.models import Staff
-from inbox.roles import ROLES, can
-from inbox.staff import account_row, list_staff, set_disabled, set_role
+from inbox.access import Principal
+from inbox.errors import Problem, bad_request
+from inbox.roles import ROLES
+from inbox.staff import accounts, admin_only, change_account
 from inbox.store import Store
-from inbox.totp import reset_second_factor
 from web.api import path_id
 from web.auth import require_staff
 from web.case_words import N_
@@ -53,39 +50,6 @@ ROLE_WORDS = {
     "admin": N_("What a lead may, and manages staff accounts and erases residents' data."),
     "auditor": N_("Reads the use and disclosure logs and no resident's record."),
 }
-
-
-def _admin_only(who: Principal) -> None:
-    if not who.can("admin"):
-        raise Problem(403, "Forbidden", "only an admin manages staff accounts",
-                      code="admin.only")
-
-
-def accounts(session: Session, who: Principal) -> list[dict[str, Any]]:
-    _admin_only(who)
-    return sorted(list_staff(session), key=lambda row: (row["name"].casefold(), row["id"]))
-
-
-def change_account(session: Session, who: Principal, staff_id: int, change: str,
-                   role: str = "") -> dict[str, Any]:
-    """One admin's change to one account, logged; refused when it would lock them out."""
-    _admin_only(who)
-    staff = session.get(Staff, staff_id)
-    if staff is None:
-        raise not_found(f"staff member {staff_id}")
-    if change in ("disable", "enable"):
-        set_disabled(session, staff.email, change == "disable")
-    elif change == "role":
-        set_role(session, staff.email, role)  # an unknown role: 400
-    else:
-        reset_second_factor(session, staff.id)
-    if staff.id == who.staff_id and (staff.disabled_at is not None
-                                     or not can(staff.role, "admin")):
-        raise bad_request("an admin cannot disable themself or take away their own admin "
-                          "role: ask another admin", "Refused", code="staff.self_lockout")
-    detail = f":{staff.role}" if change == "role" else ""
-    log_access(session, who, f"admin.staff.{change}:{staff.id}{detail}", action="write")
-    return account_row(staff)
 
 
 @dataclass
@@ -144,7 +108,7 @@ class AdminPages:
     def _api(self, change: str) -> Any:
         async def handle(request: web.Request) -> web.Response:
             who = require_staff(request)
-            _admin_only(who)  # before reading a body: a refusal says only that
+            admin_only(who)  # before reading a body: a refusal says only that
             staff_id = path_id(request)
             role = ""
             if change == "role":

@@ -123,6 +123,8 @@ async def test_an_admin_resets_a_second_factor_and_a_lead_may_not(service: Servi
         await service.post_json(path, {}, lead, status=403)
         _, body = await service.post_json(path, {}, admin, status=200)
         assert body == {"id": ville_id, "second_factor": "reset"}
+        await service.post_json("/api/v1/staff/999999/second-factor/reset", {}, admin,
+                                status=404)  # no such account, as the admin page says
         assert await me(http, service) == 401  # the reset ended the session
         r = await password_step(service, http, "ville@hel.fi")
         assert r.headers["Location"] == "/login/enrol"
