@@ -184,10 +184,13 @@ class Year:
             await self.api("POST", f"/api/v1/cases/{case_id}/steps", {"code": step})
         for code in rng.sample(INTERVENTIONS, rng.randrange(0, 3)):
             await self.api("POST", f"/api/v1/cases/{case_id}/interventions", {"code": code})
-        await self.api("POST", f"/api/v1/cases/{case_id}/follow-ups", {
-            "due": (clock.now().astimezone(HELSINKI).date()
-                    + timedelta(days=rng.randrange(14, 120))).isoformat(),
-            "kind": rng.choice(("follow_up", "interim_evaluation"))})
+        due = clock.now().astimezone(HELSINKI).date() + timedelta(days=rng.randrange(14, 120))
+        planned = await self.api("POST", f"/api/v1/cases/{case_id}/follow-ups", {
+            "due": due.isoformat(), "kind": rng.choice(("follow_up", "interim_evaluation"))})
+        on_the_day = datetime.combine(due, time(10), HELSINKI)
+        if on_the_day < datetime.now(UTC) and rng.random() < 0.85:  # most are kept
+            clock.set(on_the_day)
+            await self.api("POST", f"/api/v1/follow-ups/{planned['id']}/done")
         closes_at = day + timedelta(days=rng.randrange(30, 200))
         if rng.random() < 0.55 and closes_at < datetime.now(UTC):
             clock.set(closes_at)
