@@ -167,7 +167,7 @@ class Year:
                        {"who_contacted": _weighted(rng, WHO), "why": "kirjattu"})
         if detail.get("channel") == "email":
             await self.api("POST", f"/api/v1/contacts/{contact_id}/replies",
-                           {"text": "Kiitos viestistä, soitan teille.", "secure": False})
+                           {"text": "Kiitos viestistä, soitan teille."})  # a secure message
         case_id = detail.get("case_id")
         if not case_id:
             return
@@ -207,7 +207,7 @@ async def fill_year(settings: Settings, contacts: int = 400, seed: int = 2026) -
     demo = replace(settings, http_port=port, smtp_port=_free_port(),
                    allowed_origins=(*settings.allowed_origins, f"http://127.0.0.1:{port}"),
                    smtp_relay=("127.0.0.1", sink.port), redis_url=None,
-                   trusted_proxies=frozenset({"127.0.0.1"}), secure_replies=False)
+                   trusted_proxies=frozenset({"127.0.0.1"}))
     running = await start(demo)
     made = 0
     try:

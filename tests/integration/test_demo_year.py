@@ -29,10 +29,12 @@ def year_of(tmp: Path) -> dict[str, Any]:
                              "outcome IS NOT NULL").fetchone()[0],
         "steps": db.execute("SELECT count(*) FROM case_events WHERE kind = 'step'"
                             ).fetchone()[0],
+        "disclosed": db.execute("SELECT count(*) FROM disclosure_log WHERE kind = "
+                                "'secure_message'").fetchone()[0],
         "followups_done": db.execute("SELECT count(*) FROM follow_ups WHERE done_at IS NOT NULL"
                                      ).fetchone()[0],
         "sent": db.execute("SELECT count(*) FROM messages WHERE direction = 'out' AND "
-                           "delivery_state = 'sent'").fetchone()[0],
+                           "delivery_state IN ('sent', 'notified')").fetchone()[0],
     }
 
 
@@ -41,5 +43,6 @@ def test_a_seeded_year_through_the_real_channels(tmp_path: Path):
     assert len(first["months"]) >= 6  # spread over the year
     assert set(first["channels"]) == {"email", "chat", "phone"}
     assert first["who"] == 24 and first["closed"] and first["steps"] and first["sent"]
+    assert first["disclosed"] == first["sent"]  # replies left as secure messages, logged
     assert first["followups_done"]  # past follow-ups were kept, as counsellors keep them
     assert year_of(tmp_path / "b") == first  # the same seed, the same year
