@@ -51,7 +51,9 @@ def principal_of(staff: Staff) -> Principal:
                      staff.available, staff.ui_language)
 
 
-def _staff(session: Session, email: str) -> Staff:
+def staff_by_email(session: Session, email: str) -> Staff:
+    """The staff member an operator or a login names by email (any case, spaces around);
+    a 400 problem when there is none."""
     staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
     if staff is None:
         raise bad_request(f"no staff member {email}")
@@ -64,7 +66,7 @@ def create_token(session: Session, email: str, name: str = "", days: int = 90) -
     """A new bearer token; only its digest is kept, so this is the one time it is seen."""
     if not 1 <= days <= 3650:
         raise bad_request("a token lives 1 to 3650 days")
-    staff = _staff(session, email)
+    staff = staff_by_email(session, email)
     token = "yht_" + secrets.token_urlsafe(32)
     session.add(ApiToken(staff_id=staff.id, token_hash=digest(token), name=name.strip()[:100],
                          expires_at=_now() + timedelta(days=days)))
@@ -85,7 +87,7 @@ def token_rows(session: Session, staff_id: int) -> list[dict[str, Any]]:
 
 
 def list_tokens(session: Session, email: str) -> list[dict[str, Any]]:
-    return token_rows(session, _staff(session, email).id)
+    return token_rows(session, staff_by_email(session, email).id)
 
 
 def revoke_token(session: Session, token_id: int, staff_id: int | None = None) -> None:

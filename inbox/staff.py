@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from inbox.access import Principal, log_access
 from inbox.accounts import close_session as close_session
 from inbox.accounts import create_token as create_token
-from inbox.accounts import end_sessions
+from inbox.accounts import end_sessions, staff_by_email
 from inbox.accounts import open_session as open_session
 from inbox.accounts import principal_for_session as principal_for_session
 from inbox.accounts import principal_for_token as principal_for_token
@@ -75,9 +75,7 @@ def set_desk_phone(session: Session, email: str, phone: str | None, extension: s
                    ) -> Staff:
     """The counsellor's desk phone as the phone system names it (E.164 and/or extension):
     calls ringing there pop up in their inbox, calls they answer are logged as theirs."""
-    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    if staff is None:
-        raise Problem(404, "Not found", f"no staff {email}")
+    staff = staff_by_email(session, email)
     if extension is not None and not (extension.isascii() and extension.isdigit()
                                       and 0 < len(extension) <= 16):
         raise bad_request("extension must be 1 to 16 digits")
@@ -92,10 +90,7 @@ def set_desk_phone(session: Session, email: str, phone: str | None, extension: s
 
 
 def set_password(session: Session, email: str, password: str) -> None:
-    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    if staff is None:
-        raise bad_request(f"no staff member {email}")
-    staff.password_hash = _hasher.hash(password)
+    staff_by_email(session, email).password_hash = _hasher.hash(password)
 
 
 @dataclass(frozen=True)
@@ -109,8 +104,11 @@ class Account:
 
 
 def _account(session: Session, email: str) -> tuple[Account, str] | None:
-    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    if staff is None or staff.password_hash is None:
+    try:
+        staff = staff_by_email(session, email)
+    except Problem:
+        return None
+    if staff.password_hash is None:
         return None
     return Account(principal_of(staff), staff.demo, staff.totp_secret is not None,
                    staff.disabled_at is not None), staff.password_hash
@@ -149,15 +147,8 @@ def staff_directory(session: Session) -> list[dict[str, object]]:
              "available": s.available} for s in staff]
 
 
-def _by_email(session: Session, email: str) -> Staff:
-    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    if staff is None:
-        raise bad_request(f"no staff member {email}")
-    return staff
-
-
 def staff_id_of(session: Session, email: str) -> int:
-    return _by_email(session, email).id
+    return staff_by_email(session, email).id
 
 
 def account_row(s: Staff) -> dict[str, Any]:
@@ -176,7 +167,7 @@ def list_staff(session: Session) -> list[dict[str, Any]]:
 
 def set_disabled(session: Session, email: str, disabled: bool) -> Staff:
     """Disable (sessions end now; tokens and logins are refused while it lasts) or enable."""
-    staff = _by_email(session, email)
+    staff = staff_by_email(session, email)
     if disabled:
         staff.disabled_at = staff.disabled_at or datetime.now(UTC)
         end_sessions(session, staff.id)
@@ -188,14 +179,14 @@ def set_disabled(session: Session, email: str, disabled: bool) -> Staff:
 def set_role(session: Session, email: str, role: str) -> Staff:
     if role not in ROLES:
         raise bad_request(f"role must be one of {', '.join(ROLES)}")
-    staff = _by_email(session, email)
+    staff = staff_by_email(session, email)
     staff.role = role
     return staff
 
 
 def mark_demo(session: Session, email: str) -> None:
     """Only `yhteys demo` calls this: these accounts log in without a second factor."""
-    _by_email(session, email).demo = True
+    staff_by_email(session, email).demo = True
 
 
 def demo_accounts_exist(session: Session) -> bool:

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from inbox.accounts import end_sessions
+from inbox.accounts import end_sessions, staff_by_email
 from inbox.errors import bad_request
 from inbox.models import RecoveryCode, Staff
 from inbox.store import sealer_of
@@ -131,9 +131,7 @@ def _new_recovery_codes(session: Session, staff_id: int) -> list[str]:
 
 def set_secret(session: Session, email: str, secret: str) -> None:
     """Enrol a known secret directly (the operator's tooling and the tests' helpers)."""
-    staff = session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
-    if staff is None:
-        raise bad_request(f"no staff member {email}")
+    staff = staff_by_email(session, email)
     staff.totp_secret, staff.totp_last_step = seal_secret(session, secret), None
 
 
@@ -147,7 +145,3 @@ def reset_second_factor(session: Session, staff_id: int) -> None:
     session.execute(delete(RecoveryCode).where(RecoveryCode.staff_id == staff_id))
     end_sessions(session, staff_id)
 
-
-def recovery_left(session: Session, staff_id: int) -> int:
-    return len(list(session.scalars(select(RecoveryCode.id).where(
-        RecoveryCode.staff_id == staff_id, RecoveryCode.used_at.is_(None)))))
