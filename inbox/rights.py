@@ -299,8 +299,9 @@ def _anonymise(session: Session, resident: Resident) -> dict[str, int]:
         SecureLink.contact_id.in_(ids), SecureLink.conversation_id.in_(conversations))))
     raws = list(session.scalars(select(RawInbound).where(RawInbound.contact_id.in_(ids))))
     for raw in raws:
-        raw.data, raw.envelope, raw.error = b"", {}, None
-        raw.idempotency_key, raw.state = f"erased:{raw.id}", "purged"
+        # The key stays: a hash of the mail, nothing of the resident, and it is what tells
+        # a redelivery of the same mail, which must not bring the erased data back.
+        raw.data, raw.envelope, raw.error, raw.state = b"", {}, None, "purged"
     return {"identifiers": identifiers.rowcount, "contacts": len(contacts),  # type: ignore[attr-defined]
             "messages": len(messages), "calls": len(calls), "callbacks": len(callbacks),
             "portal_links": links.rowcount, "raw_mails": len(raws)}  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from sqlalchemy import LargeBinary, select
 from sqlalchemy.orm import Session
 
 from inbox.hours import HELSINKI
-from inbox.models import Base, Resident, ResidentIdentifier
+from inbox.models import Base, Contact, RawInbound, Resident, ResidentIdentifier
 from tests.conftest import Service
 from tests.integration.test_email import SERVICE, send
 
@@ -229,3 +229,32 @@ async def test_a_resident_with_no_case_may_be_erased_at_once(service: Service):
     assert service.running.system.store.run(left) == (None, None, [])
     missing = await service.post_json("/api/v1/residents/999999/erase", {"reason": "x"}, admin)
     assert missing[0] == 404
+
+
+async def test_a_mail_delivered_again_after_erasure_brings_nothing_back(service: Service):
+    """The raw mail's key (a hash, nothing of the resident) outlives the erasure, so the
+    same mail delivered again is recognised: no new raw mail, no new contact."""
+    ville = service.add_staff("ville@hel.fi", ["lantinen"])
+    admin = service.add_staff("admin@hel.fi", [], role="admin")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = f"{NAME} <{EMAIL}>", SERVICE, "Vuokrarästi"
+    mail["Message-ID"] = "<rights-again@example.org>"
+    mail.set_content("Asun Kalliotie 3, 00320 Helsinki. Vuokra on rästissä.")
+    await send(service, mail, sender=EMAIL)
+    [contact] = await service.wait_contacts(ville, 1)
+    _, closed = await service.post_json(f"/api/v1/cases/{contact['case_id']}/close", {
+        "outcome": "service_received", "note": ""}, ville, status=200)
+    assert closed
+    closed_on = _helsinki_day(closed["closed_at"])
+    service.running.system.clock.set(datetime.combine(
+        closed_on.replace(year=closed_on.year + 10), time(9), HELSINKI))
+    await service.post_json(f"/api/v1/residents/{contact['resident_id']}/erase",
+                            {"reason": "Asukkaan pyyntö"}, admin, status=200)
+
+    def counts(session: Session) -> tuple[int, int]:
+        return (len(session.scalars(select(RawInbound.id)).all()),
+                len(session.scalars(select(Contact.id)).all()))
+    before = service.running.system.store.run(counts)
+    await send(service, mail, sender=EMAIL)  # the listener has stored it (or not) by now
+    assert service.running.system.store.run(counts) == before == (1, 1)
+    assert service.running.system.store.run(_left_in_database) == []
