@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
+from inbox.hours import add_years as _add_years
 from inbox.models import (
     AccessLog,
     AccessLogSeal,
@@ -114,13 +115,6 @@ def verify(session: Session, log: str = "use") -> Verdict:
     unsealed = session.scalar(select(func.count()).select_from(model)
                               .where(model.id > after)) or 0
     return Verdict(log, count, seen, unsealed, None)
-
-
-def _add_years(moment: datetime, years: int) -> datetime:
-    try:
-        return moment.replace(year=moment.year + years)
-    except ValueError:  # 29 February
-        return moment.replace(year=moment.year + years, day=28)
 
 
 def prune(session: Session, now: datetime, years: int) -> dict[str, int]:

@@ -8,7 +8,8 @@
 - The use and disclosure logs: rows older than `log_years` go, whole seals at a time (the
   database refuses any younger row; inbox/audit.py `prune`).
 - Residents whose retention period has ended (`years` after their latest case closed, or
-  after their latest contact when they never had a case) are reported for an admin to
+  after their latest contact when they never had a case; the rule erasure applies,
+  inbox/rights.py `retention_rule`) are reported for an admin to
   erase with a reason: erasure cannot be undone and a matter may still need the data (an
   appeal, a new case under way), so a person decides.
 
@@ -21,10 +22,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal
@@ -32,7 +33,7 @@ from inbox.audit import prune
 from inbox.errors import Problem
 from inbox.hours import HELSINKI
 from inbox.models import Case, Contact, Message, RawInbound, Resident, RetentionRun, SecureLink
-from inbox.rights import add_years
+from inbox.rights import retention_rule
 
 log = logging.getLogger(__name__)
 RETENTION_LOCK = 0x7E7E  # PostgreSQL advisory lock: one run at a time, across processes
@@ -73,11 +74,12 @@ def remove_expired_links(session: Session, now: datetime) -> int:
 
 
 def residents_due(session: Session, now: datetime, years: int) -> list[int]:
-    """Residents not erased whose retention period has ended: no open case, and `years`
-    since their latest case closed (with no case: since their latest contact)."""
+    """Residents not erased whose retention period has ended, by the rule erasure keeps
+    (inbox/rights.py `retention_rule`), read for all residents in three queries."""
     today = now.astimezone(HELSINKI).date()
-    cases = {rid: (still_open, closed) for rid, still_open, closed in session.execute(
-        select(Case.resident_id, func.sum(case((Case.status != "closed", 1), else_=0)),
+    still_open = or_(Case.status != "closed", Case.closed_at.is_(None))
+    cases = {rid: (bool(n_open), closed) for rid, n_open, closed in session.execute(
+        select(Case.resident_id, func.sum(case((still_open, 1), else_=0)),
                func.max(Case.closed_at)).group_by(Case.resident_id))}
     latest = dict(session.execute(select(Contact.resident_id, func.max(Contact.received_at))
                                   .where(Contact.resident_id.is_not(None))
@@ -85,13 +87,10 @@ def residents_due(session: Session, now: datetime, years: int) -> list[int]:
     due = []
     for resident_id in session.scalars(select(Resident.id).where(Resident.erased_at.is_(None))
                                        .order_by(Resident.id)):
-        still_open, closed = cases.get(resident_id, (0, None))
-        since = closed if resident_id in cases else latest.get(resident_id)
-        if still_open or since is None:
-            continue
-        if since.tzinfo is None:  # SQLite hands an aggregate back naive (it is UTC)
-            since = since.replace(tzinfo=UTC)
-        if add_years(since.astimezone(HELSINKI).date(), years) <= today:
+        n_open, closed = cases.get(resident_id, (False, None))
+        kept = retention_rule(n_open, closed, latest.get(resident_id), resident_id in cases,
+                              years)
+        if not kept.open_case and (kept.ends is None or kept.ends <= today):
             due.append(resident_id)
     return due
 

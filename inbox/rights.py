@@ -8,16 +8,18 @@ disclosure (to the resident, on their request) and a use of each record it reads
 Erasure anonymises: it blanks every text and identifier that tells who the resident is and
 what they said, and keeps the codes and dates (reports still count the case) and the logs
 (append-only; their rows point at the anonymised resident). While a case is open, or its
-retention period (YHTEYS_RETENTION_YEARS after the latest close) runs, it refuses.
+retention period runs (YHTEYS_RETENTION_YEARS after the latest close; for a resident who
+never had a case, after their latest contact), it refuses, saying the day it ends.
 """
 
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, basis, log_access
@@ -25,7 +27,7 @@ from inbox.attachments import read_reason
 from inbox.crypto import ATTACHMENT_BYTES
 from inbox.disclosures import disclose
 from inbox.errors import Problem, bad_request, not_found
-from inbox.hours import HELSINKI
+from inbox.hours import HELSINKI, add_years
 from inbox.models import (
     AccessLog,
     Attachment,
@@ -201,24 +203,41 @@ def export_resident(session: Session, who: Principal, resident_id: int, now: dat
     }
 
 
-def add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+@dataclass(frozen=True)
+class Retention:
+    """A resident's retention period: `open_case` (it has not started), else the day it
+    ends (None: nothing of theirs to keep)."""
+
+    open_case: bool
+    ends: date | None
+    since: str  # what it runs from: "case" (the latest close) or "contact" (the latest)
 
 
-def retention_end(session: Session, resident_id: int, years: int) -> tuple[bool, date | None]:
-    """(a case is open, the day the retention period ends); (False, None): no case at all,
-    nothing to keep."""
+def retention_rule(still_open: bool, closed: datetime | None, contacted: datetime | None,
+                   had_case: bool, years: int) -> Retention:
+    """The one rule: no open case, and `years` after the latest case closed; with no case,
+    `years` after the latest contact (nothing at all: nothing to keep)."""
+    if still_open:
+        return Retention(True, None, "case")
+    since = closed if had_case else contacted
+    if since is None:
+        return Retention(False, None, "case" if had_case else "contact")
+    if since.tzinfo is None:  # SQLite hands an aggregate back naive (it is UTC)
+        since = since.replace(tzinfo=UTC)
+    return Retention(False, add_years(since.astimezone(HELSINKI).date(), years),
+                     "case" if had_case else "contact")
+
+
+def retention_end(session: Session, resident_id: int, years: int) -> Retention:
+    """The rule for one resident (inbox/retention.py applies it to all at once)."""
     cases = list(session.execute(select(Case.status, Case.closed_at).where(
         Case.resident_id == resident_id)))
-    if any(status != "closed" or closed is None for status, closed in cases):
-        return True, None
+    contacted = session.scalar(select(func.max(Contact.received_at)).where(
+        Contact.resident_id == resident_id))
+    still_open = any(status != "closed" or closed is None for status, closed in cases)
     closes = [closed for _, closed in cases if closed is not None]
-    if not closes:
-        return False, None
-    return False, add_years(max(closes).astimezone(HELSINKI).date(), years)
+    return retention_rule(still_open, max(closes, default=None), contacted, bool(cases),
+                          years)
 
 
 def erase_resident(session: Session, who: Principal, resident_id: int, reason: object,
@@ -236,13 +255,14 @@ def erase_resident(session: Session, who: Principal, resident_id: int, reason: o
     if resident.erased_at is not None:
         raise Problem(409, "Erased already", f"resident {resident_id} was erased on "
                       f"{resident.erased_at.date().isoformat()}", code="resident.erased")
-    open_case, ends = retention_end(session, resident_id, years)
-    if open_case:
+    kept = retention_end(session, resident_id, years)
+    if kept.open_case:
         raise RetentionRunning(None, "the resident has an open case: its data is kept while "
                                f"it is open and {years} years after it closes")
-    if ends is not None and now.astimezone(HELSINKI).date() < ends:
-        raise RetentionRunning(ends, f"the retention period ({years} years after the latest "
-                               f"case closed) ends on {ends.isoformat()}")
+    if kept.ends is not None and now.astimezone(HELSINKI).date() < kept.ends:
+        after = "case closed" if kept.since == "case" else "contact"
+        raise RetentionRunning(kept.ends, f"the retention period ({years} years after the "
+                               f"latest {after}) ends on {kept.ends.isoformat()}")
     counts = _anonymise(session, resident)
     resident.erased_at, resident.erased_by = now, who.staff_id
     resident.erasure_reason = reason.strip()

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 
 from inbox import retention
 from inbox.hours import HELSINKI
-from inbox.models import Message, RawInbound, RetentionRun, SecureLink
+from inbox.models import (
+    Contact,
+    Conversation,
+    Message,
+    RawInbound,
+    Resident,
+    RetentionRun,
+    SecureLink,
+)
 from tests.conftest import Service
 from tests.integration.test_cli import yhteys
 from tests.integration.test_email import mail, send
@@ -115,3 +123,36 @@ async def test_the_cli_runs_it_and_says_what_it_removed(service: Service):
     triggers = service.running.system.store.run(lambda s: sorted(s.scalars(
         select(RetentionRun.trigger).where(RetentionRun.day == today))))
     assert "cli" in triggers
+
+
+async def test_a_resident_without_a_case_is_kept_from_their_latest_contact_by_both(
+        service: Service):
+    """One rule: erasure refuses until `years` after the latest contact, giving that day,
+    and the retention run reports the resident due on that same day, not before."""
+    store, rules = service.running.system.store, service.settings.retention_rules
+    admin = service.add_staff("admin@hel.fi", [], role="admin")
+    contacted = datetime(2026, 3, 2, 10, tzinfo=HELSINKI)
+
+    def add(session: Session) -> int:
+        resident = Resident(name="Liisa Ilman-Asiakkuutta", language="fi",
+                            created_at=contacted)
+        conversation = Conversation(channel="phone", created_at=contacted)
+        session.add_all([resident, conversation])
+        session.flush()
+        session.add(Contact(channel="phone", resident_id=resident.id,
+                            conversation_id=conversation.id, received_at=contacted))
+        return resident.id
+    rid = store.run(add)
+    ends = contacted.date().replace(year=2026 + rules.years)
+    status, body = await service.post_json(f"/api/v1/residents/{rid}/erase",
+                                           {"reason": "Asukkaan pyyntö"}, admin)
+    assert status == 409 and body and body["code"] == "retention.running"
+    assert body["retention_ends"] == ends.isoformat() and body["open_case"] is False
+    assert ends.isoformat() in body["detail"] and "contact" in body["detail"]
+    day_before = datetime.combine(ends - timedelta(days=1), time(12), HELSINKI)
+    assert rid not in store.run(retention.run, day_before, rules)["residents_due_ids"]
+    on_the_day = datetime.combine(ends, time(12), HELSINKI)
+    assert rid in store.run(retention.run, on_the_day, rules)["residents_due_ids"]
+    service.running.system.clock.set(on_the_day)
+    await service.post_json(f"/api/v1/residents/{rid}/erase", {"reason": "Asukkaan pyyntö"},
+                            admin, status=200)
