@@ -11,12 +11,13 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import UTC, datetime
+from typing import Any, cast
 
 import pyotp
 import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, Update, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from inbox.accounts import end_sessions, staff_by_email
@@ -70,6 +71,12 @@ def _digits(code: str) -> str:
     return "".join(code.split())
 
 
+def _changed_one(session: Session, statement: Update) -> bool:
+    """Run a conditional UPDATE: whether it found its row still as the condition says."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
 def check_code(session: Session, staff_id: int, code: str) -> str:
     """"ok", "replayed" (a code already used in its window) or "wrong"; a recovery code
     (letters) is tried when the input is not six digits."""
@@ -82,9 +89,13 @@ def check_code(session: Session, staff_id: int, code: str) -> str:
     step = _matching_step(open_secret(session, staff.totp_secret), code, time.time())
     if step is None:
         return "wrong"
-    if staff.totp_last_step is not None and step <= staff.totp_last_step:
+    # One conditional UPDATE takes the step: of two logins sending the same code at once,
+    # only one finds it still unused (a read, then a write, would let both through).
+    if not _changed_one(session, update(Staff).where(
+            Staff.id == staff_id,
+            or_(Staff.totp_last_step.is_(None), Staff.totp_last_step < step))
+            .values(totp_last_step=step)):
         return "replayed"
-    staff.totp_last_step = step
     return "ok"
 
 
@@ -97,13 +108,16 @@ def _use_recovery(session: Session, staff_id: int, code: str) -> bool:
     if len(code) != 10:
         return False
     for row in session.scalars(select(RecoveryCode).where(RecoveryCode.staff_id == staff_id,
-                                                          RecoveryCode.used_at.is_(None))):
+                                                          RecoveryCode.used_at.is_(None))
+                               ).all():
         try:
             _recovery_hasher.verify(row.code_hash, code)
         except (VerificationError, InvalidHashError):
             continue
-        row.used_at = datetime.now(UTC)
-        return True
+        # Used up only if still unused now: a concurrent login with the same code loses.
+        return _changed_one(session, update(RecoveryCode).where(
+            RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+            .values(used_at=datetime.now(UTC)))
     return False
 
 
