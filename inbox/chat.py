@@ -20,6 +20,7 @@ from inbox.access import Principal, can_see, log_access
 from inbox.contacts import contact_event
 from inbox.errors import Problem, bad_request, not_found, require_storable
 from inbox.hours import ServiceHours
+from inbox.identity import redact_identity_codes
 from inbox.models import Area, Contact, Conversation, Message, Staff, StaffArea
 from inbox.store import emit
 
@@ -166,7 +167,7 @@ def transfer(session: Session, who: Principal, contact_id: int, to_staff_id: int
     if contact is None or not can_see(who, contact):
         raise not_found(f"contact {contact_id}")
     require_storable(note)
-    note = (note or "").strip()
+    note = redact_identity_codes((note or "").strip())  # a note is read by people: no codes
     if not note or len(note) > MAX_NOTE:
         raise bad_request(f"note is required (at most {MAX_NOTE} characters): say why")
     if to_staff_id is None and to_area is None:

@@ -12,8 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from inbox.access import Principal, log_access
+from inbox.access import Principal, can_see, log_access
 from inbox.cases import URGENCY
+from inbox.chat import transfer
 from inbox.contacts import contact_event
 from inbox.errors import bad_request
 from inbox.identity import redact_identity_codes
@@ -65,3 +66,15 @@ def add_note(session: Session, who: Principal, contact_id: int, text: str, now: 
     log_access(session, who, "contact.note", contact=contact, action="write")
     emit(session, contact_event("contact.updated", contact))
     return note
+
+
+def correct_contact(session: Session, who: Principal, contact_id: int,
+                    changes: dict[str, Any], to_area: str | None, why: str,
+                    reasons: frozenset[int], who_codes: frozenset[int], now: datetime) -> bool:
+    """One unit: the corrections as routing steps, then a new area as a transfer (to that
+    area's pool, with the same why). True when the counsellor still sees the contact."""
+    if changes:
+        correct_routing(session, who, contact_id, changes, why, reasons, who_codes, now)
+    if to_area is None:
+        return True
+    return can_see(who, transfer(session, who, contact_id, None, to_area, why))

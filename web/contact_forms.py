@@ -15,14 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from inbox.access import Principal, can_see
 from inbox.cases import URGENCY
-from inbox.chat import MAX_NOTE, transfer
-from inbox.contact_work import correct_routing
+from inbox.chat import MAX_NOTE
 from inbox.errors import Problem, require_storable
-from inbox.identity import redact_identity_codes
 from inbox.taxonomy import CaseVocabulary
 from web import case_words as w
 from web.case_words import N_
@@ -147,19 +142,6 @@ def read_correction(form: ContactForm, contact: dict[str, Any], vocab: CaseVocab
         form.refuse("_form", N_("Nothing was changed: choose a new value in at least one "
                                 "field."))
     return None if form.errors else Correction(changes, to_area, v["why"])
-
-
-def correct(session: Session, who: Principal, contact_id: int, correction: Correction,
-            vocab: CaseVocabulary, now: datetime) -> bool:
-    """One unit: the corrections as routing steps, then the area as a transfer (to the new
-    area's pool, with the same why). True when the counsellor still sees the contact."""
-    why = redact_identity_codes(correction.why)
-    if correction.changes:
-        correct_routing(session, who, contact_id, correction.changes, why, vocab.reasons,
-                        vocab.who_contacted, now)
-    if correction.to_area is None:
-        return True
-    return can_see(who, transfer(session, who, contact_id, None, correction.to_area, why))
 
 
 def code_words(gettext: Callable[[str], str], area: Callable[[str | None], str],

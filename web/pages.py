@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see
 from inbox.chat import MAX_NOTE, transfer
-from inbox.contact_work import add_note
+from inbox.contact_work import add_note, correct_contact
 from inbox.contacts import close, take
 from inbox.errors import Problem
 from inbox.models import Area
@@ -41,7 +41,6 @@ from web.contact_forms import (
     ContactForm,
     check_text,
     code_words,
-    correct,
     last_reply,
     posted_form,
     read_correction,
@@ -249,8 +248,9 @@ class Pages:
         if correction is None:
             return await self._contact_page(request, form, 400)
         try:
-            still_mine = await self.store.call(correct, who, contact_id, correction,
-                                               self.vocab, self.clock())
+            still_mine = await self.store.call(
+                correct_contact, who, contact_id, correction.changes, correction.to_area,
+                correction.why, self.vocab.reasons, self.vocab.who_contacted, self.clock())
         except Problem as problem:
             if problem.status in (403, 404):
                 raise

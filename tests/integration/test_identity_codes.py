@@ -45,3 +45,16 @@ async def test_identity_codes_are_redacted_from_callback_topics_and_call_notes(
     notes = [c["notes"] for contact in contacts for c in
              (await service.get_json(f"/api/v1/contacts/{contact['id']}", irma))["calls"]]
     assert f"Asukas kertoi hetunsa {PLACEHOLDER} puhelimessa" in notes
+
+
+async def test_identity_codes_are_redacted_from_a_transfer_note(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    await send(service, mail("Vuokra rästissä, 00940 Helsinki"))
+    [contact] = await service.wait_contacts(lead, 1)
+    await service.post_json(f"/api/v1/contacts/{contact['id']}/transfer", {
+        "to_area": "etelainen", "note": f"Soitti, hetu {HETU}, asuu nyt Kalliossa"},
+        lead, status=200)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", lead)
+    assert HETU not in str(detail)
+    [step] = [s for s in detail["routing"]["steps"] if s.get("rule") == "transfer"]
+    assert step["params"]["note"] == f"Soitti, hetu {PLACEHOLDER}, asuu nyt Kalliossa"
