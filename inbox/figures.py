@@ -36,6 +36,7 @@ class Period:
     first: date
     last: date
     area: str | None = None  # None: every area the reader may see
+    today: date | None = None  # the service's today (its clock); follow-ups missed by then
 
     def bounds(self) -> tuple[datetime, datetime]:
         """[start, end) in UTC of the Helsinki days."""
@@ -45,7 +46,7 @@ class Period:
 
 
 def period(session: Session, who: Principal, first: object, last: object,
-           area: object) -> Period:
+           area: object, today: date) -> Period:
     """The reader's period, checked: dates in order, at most ten years, a known area that
     is theirs (a counsellor sees their own areas' figures, leads and admins any)."""
     days = []
@@ -65,7 +66,7 @@ def period(session: Session, who: Principal, first: object, last: object,
     if not who.sees_all_areas and code is not None and code not in who.areas:
         raise Problem(403, "Not your area", "counsellors see their own areas' figures",
                       code="area.forbidden")
-    return Period(days[0], days[1], code)
+    return Period(days[0], days[1], code, today)
 
 
 def _in_area(who: Principal, column: Any, chosen: str | None) -> list[Any]:
@@ -211,8 +212,9 @@ def open_cases(session: Session, who: Principal, p: Period, order: Iterable[Any]
 def follow_ups(session: Session, who: Principal, p: Period, order: Iterable[Any] = ()
                ) -> list[dict[str, Any]]:
     """Follow-ups due in the period: done on time, done late, missed (not done by the
-    period's end, or by today if that is sooner), still ahead."""
-    today = datetime.now(HELSINKI).date()
+    period's end, or by the period's `today` if that is sooner), still ahead."""
+    end = p.last + timedelta(days=1)
+    by = min(p.today, end) if p.today is not None else end
     rows = session.execute(
         select(FollowUp.due, FollowUp.done_at).join(Case, Case.id == FollowUp.case_id)
         .where(FollowUp.due >= p.first, FollowUp.due <= p.last,
@@ -222,7 +224,7 @@ def follow_ups(session: Session, who: Principal, p: Period, order: Iterable[Any]
         if done_at is not None:
             done_day = done_at.astimezone(HELSINKI).date()
             counts["done_on_time" if done_day <= due else "done_late"] += 1
-        elif due < min(today, p.last + timedelta(days=1)):
+        elif due < by:
             counts["missed"] += 1
         else:
             counts["ahead"] += 1

@@ -52,7 +52,8 @@ class ReportsApi:
     def compute(self, session: Session, who: Principal, name: str, first: str, last: str,
                 area: str | None, lang: str = "fi") -> tuple[Period, dict[str, Any]]:
         """A figure with each item's words in `lang` (shared with the /reports page)."""
-        chosen = period(session, who, first, last, area)
+        today = self.clock().astimezone(HELSINKI).date()
+        chosen = period(session, who, first, last, area, today)
         result = figure(session, who, name, chosen, self.words.order(name))
         for item in result["items"]:
             item["label"] = self.words.label(lang, name, item)

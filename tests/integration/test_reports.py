@@ -169,3 +169,11 @@ async def test_the_page_shows_each_figure_as_chart_and_table(service: Service, k
     assert ">2<" in page  # the counts are in the tables
     unknown = await service.get_json("/api/v1/reports/nonsense", known["lead"], status=404)
     assert unknown["code"] == "report.unknown"
+
+
+async def test_follow_ups_are_missed_by_the_services_today(service: Service, known: dict):
+    """Missed is counted against the service's clock, not the machine's."""
+    service.running.system.clock.set(datetime.combine(
+        TODAY + timedelta(days=50), datetime.min.time(), HELSINKI).replace(hour=12))
+    got = await service.get_json(f"/api/v1/reports/follow-ups?{PERIOD}", known["lead"])
+    assert counts(got) == {"done_on_time": 1, "missed": 1}
