@@ -6,7 +6,8 @@ import asyncio
 import logging
 import signal
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,8 @@ async def start(settings: Settings) -> Running:
         clock=system.clock.now, callback_rules=rules, case_vocabulary=system.case_vocabulary,
         hours=reference.hours,
         router=system.router, retention_years=settings.retention_years,
-        accounts=settings.account_rules,
+        accounts=replace(settings.account_rules,  # demo logins: the embedded default only
+                         demo_logins=settings.database_url.startswith("sqlite")),
         portal=SecurePortal(system.store, system.router, system.jobs, settings.secret_key,
                             system.clock.now, catalogs, settings.cookie_secure,
                             settings.privacy_url, RateLimit(5, 3600).allow,
@@ -183,15 +185,15 @@ async def start(settings: Settings) -> Running:
 async def _every_minute(system: System, rules: QueueRules) -> None:
     """The timers: claims left unresolved go back to the queue, follow-ups due today are
     raised (once: each is marked in the transaction that raises it) and key dates coming
-    closer raise urgency; settled use-log rows are sealed. Claiming and listing release
-    stale claims too, so a missed tick loses nothing."""
+    closer raise urgency; settled log rows are sealed; the day's retention runs once.
+    Claiming and listing release stale claims too, so a missed tick loses nothing."""
     while True:
         try:
             now = system.clock.now()
             await system.store.call(release_stale_claims, now, rules)
             await system.store.call(raise_due, now.astimezone(HELSINKI).date(), now,
                                     system.case_vocabulary)
-            await system.store.call(seal, now)  # the use log's hash chain
+            await system.store.call(seal, datetime.now(UTC))  # rows carry the real time
             await system.store.call(retention.daily, now,
                                     system.settings.retention_rules)
         except Exception:  # the database may be restarting: try again next minute

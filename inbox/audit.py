@@ -3,8 +3,10 @@ it, so a changed, removed or slipped-in row breaks the chain from there on. The 
 (access_log) and the disclosure log (disclosure_log) have a chain each.
 
 Rows are written with no lock (every read writes one): sealing runs apart, once a minute
-under a lock, over rows older than a minute (a transaction still open could commit a lower
-id later; a minute is far longer than any of ours). Rows and seals are append-only in the
+under a lock, over the rows in id order up to the first one younger than a minute (a
+transaction still open could commit a lower id later, and ids need not follow the times;
+a minute is far longer than any of ours). The timer passes the real time, never a clock a
+test has set. Rows and seals are append-only in the
 database itself (migrations 0014 and 0015).
 """
 
@@ -68,8 +70,12 @@ def seal(session: Session, now: datetime) -> int:
     for model, seals, columns in LOGS.values():
         last = session.scalars(select(seals).order_by(seals.last_id.desc()).limit(1)).first()
         after, prev = (last.last_id, last.hash) if last else (0, GENESIS)
-        rows = list(session.scalars(select(model).where(
-            model.id > after, model.at < now - SETTLE).order_by(model.id).limit(BATCH)))
+        rows = []  # in id order, up to the first row not yet settled: a run never has a hole
+        for row in session.scalars(select(model).where(model.id > after)
+                                   .order_by(model.id).limit(BATCH)):
+            if row.at >= now - SETTLE:
+                break
+            rows.append(row)
         if rows:
             session.add(seals(first_id=rows[0].id, last_id=rows[-1].id, rows=len(rows),
                               prev_hash=prev, hash=_digest(prev, rows, columns), at=now))
