@@ -101,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         from config.worker import run_worker
 
         return run_worker(settings, burst=args.burst)
+    if args.command == "demo" and not settings.database_url.startswith("sqlite"):
+        print("yhteys: demo accounts log in without a second factor, so `yhteys demo` runs "
+              "only on the embedded default database (SQLite), never on a shared one",
+              file=sys.stderr)
+        return 2
     system = build_system(settings)
     system.prepare_database()
     try:

@@ -34,6 +34,9 @@ class AccountRules:
     account_failures: int = 5  # wrong passwords or codes for one account in `lock_window`
     address_failures: int = 20  # ... or from one address
     lock_window: timedelta = timedelta(minutes=15)
+    # `yhteys demo`'s accounts log in without a second factor only on the embedded default
+    # (SQLite, a laptop's trial): a flag in a shared database's staff row opens nothing.
+    demo_logins: bool = False
 
 
 DEFAULT_RULES = AccountRules()

@@ -98,7 +98,7 @@ class Account:
     """Who a right password belongs to, and what the login asks of them next."""
 
     who: Principal
-    demo: bool  # `yhteys demo`'s accounts: no second factor
+    demo: bool  # `yhteys demo`'s accounts: no second factor (on SQLite only: AccountRules)
     enrolled: bool  # has a TOTP secret
     disabled: bool
 
@@ -185,7 +185,8 @@ def set_role(session: Session, email: str, role: str) -> Staff:
 
 
 def mark_demo(session: Session, email: str) -> None:
-    """Only `yhteys demo` calls this: these accounts log in without a second factor."""
+    """Only `yhteys demo` calls this (on SQLite only): these accounts log in without a
+    second factor where the app runs on the embedded default (AccountRules.demo_logins)."""
     staff_by_email(session, email).demo = True
 
 

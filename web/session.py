@@ -3,7 +3,8 @@ code; the first login enrols an authenticator app), a session cookie and a CSRF 
 session; and the staff member's UI language, which the login page's and the header's
 pickers set. Failed steps count in the database throttle (inbox/throttle.py); `allow` is a
 per-process flood guard in front of it (attempts per address per minute, failed or not).
-The demo accounts of `yhteys demo` skip the second factor, and only they."""
+The demo accounts of `yhteys demo` skip the second factor, and only they, and only on the
+embedded default (`AccountRules.demo_logins`)."""
 
 from __future__ import annotations
 
@@ -103,7 +104,8 @@ class SessionRoutes:
         response = render_page(request, "login.html", None, csrf_token=token, error=error,
                                next=local_path(request.query.get("next")),
                                chosen=asked_language(request),
-                               demo=await self.store.call(demo_accounts_exist),
+                               demo=self.rules.demo_logins
+                               and await self.store.call(demo_accounts_exist),
                                idle_minutes=int(self.rules.session_idle.total_seconds() // 60),
                                max_hours=int(self.rules.session_max.total_seconds() // 3600),
                                notice=notice or ({"code": f"session.{why}"} if why in ENDED
@@ -145,7 +147,7 @@ class SessionRoutes:
         next_path = local_path(str(form.get("next", "/")))
         chosen = str(form.get("language", ""))
         language = chosen if chosen in UI_LANGUAGES else None
-        if account.demo:
+        if account.demo and self.rules.demo_logins:
             return await self._live(account, None, next_path, language)
         return await self._second_step(request, account, next_path, language)
 

@@ -37,6 +37,16 @@ async def test_staff_added_by_cli_gets_a_working_token_and_password(service: Ser
         assert (await log_in(service, http, "liisa@hel.fi", "pitkä salasana")).status == 303
 
 
+@pytest.mark.parametrize("args", [["demo"], ["demo", "--year"]])
+def test_demo_refuses_a_database_other_than_the_embedded_default(args: list[str]):
+    """Refused before anything is opened: no such database is even asked."""
+    result = yhteys({"YHTEYS_DATABASE_URL": "postgresql+psycopg://demo@127.0.0.1:9/shared"},
+                    *args)
+    assert result.returncode == 2, result.stderr
+    assert "only on the embedded default database (SQLite)" in result.stderr
+    assert "Traceback" not in result.stderr and "Demo logins" not in result.stdout
+
+
 @pytest.mark.parametrize("args, words", [
     (["staff", "add", "x@hel.fi", "--name", "X", "--area", "nowhere"], "unknown area"),
     (["token", "create", "nobody@hel.fi"], "no staff member"),
@@ -49,7 +59,13 @@ async def test_cli_mistakes_get_a_clear_message_and_exit_2(service: Service, arg
 
 
 async def test_demo_prints_logins_that_work(service: Service):
+    """On the embedded default only: elsewhere its logins without a second factor would be
+    a door into a shared database."""
     result = await asyncio.to_thread(yhteys, service.env, "demo")
+    if BACKEND == "postgres":
+        assert result.returncode == 2 and "only on the embedded default" in result.stderr
+        assert result.stdout == "" and "Traceback" not in result.stderr
+        return
     assert result.returncode == 0, result.stderr
     logins = dict(line.split() for line in result.stdout.splitlines()[1:])
     assert len(logins) == 9 and "itainen@demo.yhteys.localhost" in logins
@@ -73,7 +89,17 @@ async def test_serve_as_a_process_routes_a_mail_end_to_end(tmp_path: Path,
                                              "YHTEYS_SECRET_KEY")})
     demo = subprocess.run([sys.executable, "-m", "config.cli", "demo"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
-    assert demo.returncode == 0, demo.stderr
+    if BACKEND == "postgres":  # no demo accounts on a shared database: add them as staff
+        assert demo.returncode == 2 and "only on the embedded default" in demo.stderr
+        for email, role, area in (("lantinen@demo.yhteys.localhost", "counsellor", "lantinen"),
+                                  ("lead@demo.yhteys.localhost", "lead", None)):
+            added = subprocess.run([sys.executable, "-m", "config.cli", "staff", "add", email,
+                                    "--name", email, "--role", role,
+                                    *(["--area", area] if area else [])], env=env,
+                                   cwd=tmp_path, capture_output=True, text=True, timeout=60)
+            assert added.returncode == 0, added.stderr
+    else:
+        assert demo.returncode == 0, demo.stderr
     token = subprocess.run([sys.executable, "-m", "config.cli", "token", "create",
                             "lead@demo.yhteys.localhost"], env=env, cwd=tmp_path,
                            capture_output=True, text=True, timeout=60).stdout.strip()
