@@ -22,6 +22,7 @@ from inbox.errors import Problem, bad_request, not_found, require_storable
 from inbox.hours import ServiceHours
 from inbox.identity import redact_identity_codes
 from inbox.models import Area, Contact, Conversation, Message, Staff, StaffArea
+from inbox.roles import can
 from inbox.store import emit
 
 MAX_NOTE = 1000
@@ -160,8 +161,9 @@ def transfer(session: Session, who: Principal, contact_id: int, to_staff_id: int
              to_area: str | None, note: str) -> Contact:
     """Hand a contact to another counsellor or area, with a note, as a routing step.
 
-    The receiving counsellor must work in the contact's (new) area, unless they are a lead or
-    admin or the contact is city-wide; the chat goes back to waiting for them to join.
+    The receiver must work contacts (not an auditor, not disabled) and in the contact's (new)
+    area, unless they are a lead or admin or the contact is city-wide; the chat goes back to
+    waiting for them to join.
     """
     contact = session.get(Contact, contact_id)
     if contact is None or not can_see(who, contact):
@@ -179,7 +181,12 @@ def transfer(session: Session, who: Principal, contact_id: int, to_staff_id: int
     if to_staff_id is not None:
         if staff is None:
             raise bad_request(f"unknown staff member {to_staff_id}")
-        if area is not None and staff.role == "counsellor" and area not in staff.area_codes:
+        if not can(staff.role, "work") or staff.disabled_at is not None:
+            raise bad_request(f"{staff.name} does not work contacts (an auditor, or a disabled "
+                              "account) and could not see this one: choose a counsellor",
+                              "Not a counsellor", code="transfer.not_a_worker")
+        if (area is not None and not can(staff.role, "all_areas")
+                and area not in staff.area_codes):
             raise Problem(409, "Not in that area",
                           f"{staff.name} does not work in area {area}; choose the area too")
     contact.area_code = area

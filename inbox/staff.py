@@ -141,10 +141,12 @@ def check_password(store: Store, email: str, password: str) -> Account | None:
 
 
 def staff_directory(session: Session) -> list[dict[str, object]]:
-    """Everyone a contact can be handed to: names, roles, areas, whether they are in."""
-    staff = session.scalars(select(Staff).order_by(Staff.name, Staff.id)).all()
+    """Everyone a contact can be handed to (who works contacts and is not disabled: no
+    auditor): names, roles, areas, whether they are in."""
+    staff = session.scalars(select(Staff).where(Staff.disabled_at.is_(None))
+                            .order_by(Staff.name, Staff.id)).all()
     return [{"id": s.id, "name": s.name, "role": s.role, "areas": s.area_codes,
-             "available": s.available} for s in staff]
+             "available": s.available} for s in staff if can(s.role, "work")]
 
 
 def staff_id_of(session: Session, email: str) -> int:

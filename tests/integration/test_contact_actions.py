@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from inbox.models import AccessLog, Case
+from inbox.staff import set_disabled, staff_id_of
 from tests.conftest import Service
 from tests.integration.test_email import mail, send
 from tests.integration.test_web_security import HIDDEN_CSRF, browser, log_in
@@ -116,3 +117,35 @@ async def test_away_counsellor_gets_no_new_contacts(service: Service):
                              message_id="<back@example.com>"), sender="r9@example.com")
     items = await service.wait_contacts(here, 4)
     assert "away@hel.fi" in {i["assignee"]["email"] for i in items}  # fewest open: 0
+
+
+async def test_a_contact_is_handed_only_to_someone_who_works_contacts(service: Service):
+    """An auditor cannot see a resident's contact and a disabled account cannot log in:
+    neither is offered as a transfer target, and a transfer to one is refused in words."""
+    ville = service.add_staff("ville@hel.fi", ["lantinen"], name="Ville Neuvoja")
+    service.add_staff("aino@hel.fi", [], role="auditor", name="Aino Tarkastaja")
+    service.add_staff("olli@hel.fi", ["lantinen"], name="Olli Poissa")
+    store = service.running.system.store
+    store.run(set_disabled, "olli@hel.fi", True)
+    auditor, disabled = (store.run(staff_id_of, e) for e in ("aino@hel.fi", "olli@hel.fi"))
+    contact = await _mail_contact(service, ville)
+    path = f"/api/v1/contacts/{contact['id']}/transfer"
+    for target in (auditor, disabled):
+        status, problem = await service.post_json(path, {"to_staff_id": target,
+                                                         "note": "Hoida tämä"}, ville)
+        assert status == 400 and problem is not None, problem
+        assert problem["code"] == "transfer.not_a_worker" and "choose a counsellor" in problem[
+            "detail"]
+    async with browser(service) as http:
+        await log_in(service, http, "ville@hel.fi")
+        page = f"{service.url}/contacts/{contact['id']}"
+        async with http.get(page) as r:
+            html = await r.text()
+        assert "Ville Neuvoja" in html
+        assert "Aino Tarkastaja" not in html and "Olli Poissa" not in html
+        async with http.post(page + "/transfer", allow_redirects=False, data={
+                "csrf_token": HIDDEN_CSRF.search(html).group(1),  # type: ignore[union-attr]
+                "to_staff_id": str(auditor), "note": "Hoida tämä"}) as r:
+            assert r.status == 400 and "Valitse neuvoja listasta." in await r.text()
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", ville)
+    assert detail["assignee"]["email"] == "ville@hel.fi"
