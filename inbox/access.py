@@ -79,17 +79,23 @@ def log_access(
     contact: Contact | None = None,
     action: str = "read",
     case: Case | None = None,
+    resident_id: int | None = None,
+    basis_code: str | None = None,
 ) -> None:
+    """The use-log row of one read, change or refusal ("read", "write", "refused"): whose
+    record (the contact's or case's resident, or `resident_id` for a resident as a whole)
+    and on what basis (the relation to the record, unless `basis_code` names it)."""
     area = contact.area_code if contact else (case.area_code if case else None)
     holder = contact.assignee_id if contact else (case.counsellor_id if case else None)
     session.add(
         AccessLog(
             staff_id=who.staff_id,
-            view=view,
+            view=view[:60],
             action=action,
-            basis=basis(who, area, holder),
+            basis=basis_code or basis(who, area, holder),
             contact_id=contact.id if contact else None,
-            resident_id=contact.resident_id if contact else (case.resident_id if case else None),
+            resident_id=contact.resident_id if contact else (
+                case.resident_id if case else resident_id),
             case_id=case.id if case else (contact.case_id if contact else None),
         )
     )
@@ -124,9 +130,6 @@ def log_refusal(session: Session, who: Principal, view: str, kind: str,
     contact = session.get(Contact, record_id) if kind == "contact" and record_id else None
     case = session.get(Case, record_id) if kind == "case" and record_id else None
     area = contact.area_code if contact else (case.area_code if case else None)
-    session.add(AccessLog(
-        staff_id=who.staff_id, view=view[:60], action="refused",
-        basis=basis(who, area, None),
-        contact_id=contact.id if contact else None,
-        resident_id=contact.resident_id if contact else (case.resident_id if case else None),
-        case_id=case.id if case else (contact.case_id if contact else None)))
+    log_access(session, who, view, contact=contact, case=case, action="refused",
+               basis_code=basis(who, area, None))  # held or not, it was refused
+    session.flush()

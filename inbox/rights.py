@@ -22,14 +22,13 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from inbox.access import Principal, basis, log_access
+from inbox.access import Principal, log_access
 from inbox.attachments import read_reason
 from inbox.crypto import ATTACHMENT_BYTES
 from inbox.disclosures import disclose
 from inbox.errors import Problem, bad_request, not_found
 from inbox.hours import HELSINKI, add_years
 from inbox.models import (
-    AccessLog,
     Attachment,
     CallbackAttempt,
     CallbackRequest,
@@ -181,8 +180,7 @@ def export_resident(session: Session, who: Principal, resident_id: int, now: dat
     for case in cases:
         log_access(session, who, "rights.export", case=case)
     if not contacts and not cases:
-        session.add(AccessLog(staff_id=who.staff_id, view="rights.export", action="read",
-                              resident_id=resident_id, basis=basis(who, None, None)))
+        log_access(session, who, "rights.export", resident_id=resident_id)
     disclose(session, "export", "resident", "resident_request", staff_id=who.staff_id,
              resident_id=resident_id, detail=form)
     return {
@@ -266,8 +264,8 @@ def erase_resident(session: Session, who: Principal, resident_id: int, reason: o
     counts = _anonymise(session, resident)
     resident.erased_at, resident.erased_by = now, who.staff_id
     resident.erasure_reason = reason.strip()
-    session.add(AccessLog(staff_id=who.staff_id, view="rights.erase", action="write",
-                          resident_id=resident_id, basis=who.role))
+    log_access(session, who, "rights.erase", action="write", resident_id=resident_id,
+               basis_code=who.role)
     return {"resident_id": resident_id, "erased_at": now.isoformat(), **counts}
 
 
