@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import trustme
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
 
 from inbox.audit import seal, verify
+from inbox.disclosures import LIMIT
 from inbox.models import AccessLog
 from tests.conftest import Service
 from tests.integration.test_email import mail, send
@@ -117,3 +119,23 @@ async def test_the_disclosure_chain_is_sealed_and_intact(service: Service):
     assert store.run(seal, datetime.now(UTC) + timedelta(minutes=5)) > 0
     verdict = store.run(verify, "disclosure")
     assert verdict.intact and verdict.rows == 1
+
+
+async def test_a_residents_log_report_holds_every_row_however_many(service: Service):
+    """Their right is to all of it: more rows than a listing shows are all in the report."""
+    detail, _, auditor = await resident_with_a_secure_reply(service)
+    resident = detail["resident"]["id"]
+    extra = LIMIT + 5
+
+    def many(session: Session) -> int:
+        staff = session.scalar(select(AccessLog.staff_id).where(
+            AccessLog.resident_id == resident, AccessLog.staff_id.is_not(None)).limit(1))
+        session.execute(insert(AccessLog), [
+            {"staff_id": staff, "view": "contact", "action": "read", "basis": "own_area",
+             "resident_id": resident} for _ in range(extra)])
+        return session.scalar(select(func.count()).select_from(AccessLog).where(
+            AccessLog.resident_id == resident)) or 0
+    stored = service.running.system.store.run(many)
+    assert stored > LIMIT
+    report = await service.get_json(f"/api/v1/residents/{resident}/access-log", auditor)
+    assert len(report["uses"]) == stored + 1  # and this reading, a use too
