@@ -218,8 +218,10 @@ def change_account(session: Session, who: Principal, staff_id: int, change: str,
         set_disabled(session, staff.email, change == "disable")
     elif change == "role":
         set_role(session, staff.email, role)  # an unknown role: 400
-    else:
+    elif change == "reset":
         reset_second_factor(session, staff.id)
+    else:  # never a default: a misspelt change must not reset anyone's second factor
+        raise bad_request(f"unknown change {change!r}: disable, enable, role or reset")
     if staff.id == who.staff_id and (staff.disabled_at is not None
                                      or not can(staff.role, "admin")):
         raise bad_request("an admin cannot disable themself or take away their own admin "

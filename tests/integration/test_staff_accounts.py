@@ -21,8 +21,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 from yarl import URL
 
+from inbox.accounts import principal_of, staff_by_email
+from inbox.errors import Problem
 from inbox.models import ApiToken, LoginFailure, StaffSession
-from inbox.staff import mark_demo, staff_id_of
+from inbox.staff import change_account, mark_demo, staff_id_of
 from inbox.totp import check_code, enrol, seal_secret
 from tests.conftest import BACKEND, Service, last_code, totp_code, totp_secret
 from tests.integration.test_cli import yhteys
@@ -139,6 +141,23 @@ async def test_two_logins_racing_with_one_code_let_one_in(service: Service, kind
         with contextlib.suppress(concurrent.futures.TimeoutError):
             second.result(timeout=2)  # the old read-then-write answered "ok" here
     assert second.result(timeout=30) != "ok"
+
+
+def test_an_unknown_account_change_is_refused_and_resets_nothing(service: Service):
+    service.add_staff("ville@hel.fi", ["lantinen"])
+    service.add_staff("admin@hel.fi", [], role="admin")
+    store = service.running.system.store
+    ville = store.run(staff_id_of, "ville@hel.fi")
+
+    def change(session: Session, what: str) -> dict:
+        admin = principal_of(staff_by_email(session, "admin@hel.fi"))
+        return change_account(session, admin, ville, what)
+
+    with pytest.raises(Problem) as refused:
+        store.run(change, "rest")
+    assert refused.value.status == 400 and "unknown change 'rest'" in str(refused.value.detail)
+    assert store.run(lambda s: staff_by_email(s, "ville@hel.fi").totp_secret) is not None
+    assert store.run(change, "reset")["enrolled"] is False  # the change it meant
 
 
 async def test_an_admin_resets_a_second_factor_and_a_lead_may_not(service: Service):
