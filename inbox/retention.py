@@ -25,15 +25,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, text
+from sqlalchemy import case, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal
 from inbox.audit import prune
 from inbox.errors import Problem
 from inbox.hours import HELSINKI
-from inbox.models import Case, Contact, Message, RawInbound, Resident, RetentionRun, SecureLink
+from inbox.models import Case, Contact, RawInbound, Resident, RetentionRun, SecureLink
 from inbox.rights import retention_rule
+from inbox.secure import expire_link
 
 log = logging.getLogger(__name__)
 RETENTION_LOCK = 0x7E7E  # PostgreSQL advisory lock: one run at a time, across processes
@@ -56,19 +57,17 @@ def _locked(session: Session) -> bool:
 
 def purge_raw(session: Session, now: datetime, days: int) -> int:
     cutoff = now - timedelta(days=days)
-    rows = list(session.scalars(select(RawInbound).where(
-        RawInbound.state == "processed", RawInbound.received_at < cutoff)))
-    for raw in rows:
-        raw.data, raw.envelope, raw.state = b"", {}, "purged"
-    return len(rows)
+    done = session.execute(update(RawInbound).where(
+        RawInbound.state == "processed", RawInbound.received_at < cutoff)
+        .values(data=b"", envelope={}, state="purged").execution_options(
+            synchronize_session=False))  # one statement; no mail's bytes are loaded
+    return int(done.rowcount)  # type: ignore[attr-defined]
 
 
 def remove_expired_links(session: Session, now: datetime) -> int:
     links = list(session.scalars(select(SecureLink).where(SecureLink.expires_at < now)))
     for link in links:
-        message = session.get(Message, link.message_id) if link.message_id else None
-        if message is not None and message.delivery_state == "notified":
-            message.delivery_state = "expired"
+        expire_link(session, link)
         session.delete(link)
     return len(links)
 

@@ -98,15 +98,20 @@ class LinkState:
     conversation_id: int | None
 
 
+def expire_link(session: Session, link: SecureLink) -> None:
+    """A link past its expiry: the message it notified of (never opened) is now expired."""
+    message = session.get(Message, link.message_id) if link.message_id else None
+    if message is not None and message.delivery_state == "notified":
+        message.delivery_state = "expired"
+
+
 def link_state(session: Session, token: str, now: datetime) -> LinkState | None:
     link = session.scalar(select(SecureLink).where(SecureLink.token_hash == digest(token)))
     if link is None:
         return None
     expired = link.expires_at <= now
-    if expired and link.message_id is not None:
-        message = session.get(Message, link.message_id)
-        if message is not None and message.delivery_state == "notified":
-            message.delivery_state = "expired"
+    if expired:
+        expire_link(session, link)
     locked = link.locked_until if link.locked_until and link.locked_until > now else None
     return LinkState(link.id, link.kind, link.email, link.language, expired, locked,
                      bool(link.code_hash and link.code_expires_at
