@@ -188,7 +188,7 @@ class InboxPage:
     async def inbox(self, request: web.Request) -> web.Response:
         who = require_staff(request)
         asked = page_query(request, who)
-        found = await self.store.call(_page, who, asked.query, datetime.now(UTC))
+        found = await self.store.call(_page, who, asked.query, self.clock())
         lang = ui_language(request)
         transferred = request.query.get("transferred", "")
         follow_ups = await self.store.call(due_soon, who,
@@ -210,7 +210,7 @@ class InboxPage:
         who = require_staff(request)
         query = page_query(request, who).query
         contact_id = path_id(request)
-        found = await self.store.call(_one_row, who, query, contact_id, datetime.now(UTC))
+        found = await self.store.call(_one_row, who, query, contact_id, self.clock())
         html = None
         if found["item"] is not None:
             html = aiohttp_jinja2.render_string(
@@ -230,4 +230,4 @@ class InboxPage:
         to know whether anything arrived while it was being served."""
         who = require_staff(request)
         query = page_query(request, who).query
-        return web.json_response(await self.store.call(_counts, who, query, datetime.now(UTC)))
+        return web.json_response(await self.store.call(_counts, who, query, self.clock()))
