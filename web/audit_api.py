@@ -21,6 +21,7 @@ from inbox.hours import HELSINKI
 from inbox.store import Store
 from web.api import path_id
 from web.auth import require_staff
+from web.case_words import N_
 from web.i18n import Catalogs, language
 from web.letters import pdf_response
 
@@ -29,6 +30,38 @@ USE_COLUMNS = ("id", "at", "staff_id", "staff", "role", "view", "action", "basis
                "resident_id", "contact_id", "case_id")
 DISCLOSURE_COLUMNS = ("id", "at", "staff_id", "staff", "kind", "recipient", "basis", "detail",
                       "resident_id", "contact_id", "case_id")
+
+# The logs' codes in words, for the auditor's page and the resident's log report alike.
+ACTIONS = {"read": N_("read"), "write": N_("change"), "refused": N_("refused")}
+BASES = {
+    "assigned": N_("assigned to them"), "own_area": N_("own area"),
+    "pool": N_("city-wide pool"), "other": N_("another area"), "lead": N_("lead"),
+    "admin": N_("admin"), "auditor": N_("auditor"), "counsellor": N_("counsellor"),
+    "partner_cooperation": N_("cooperation with a partner"),
+    "resident_own_matter": N_("the resident's own matter"),
+    "right_to_log_data": N_("the resident's right to log data"),
+    "resident_request": N_("the resident's request"),
+}
+KINDS = {"partner_mail": N_("mail to a partner"), "secure_message": N_("secure message"),
+         "log_report": N_("log report"), "export": N_("export of the resident's data")}
+RECIPIENTS = {"resident": N_("the resident")}
+VIEWS = (  # what a use-log row's view read, by its prefix; the first that matches
+    ("rights.export", N_("export of the resident's data")),
+    ("rights.erase", N_("erasure of the resident's data")),
+    ("audit.", N_("the use and disclosure logs")), ("case", N_("the resident's case")),
+    ("follow_ups", N_("the resident's case")), ("call", N_("calls and callbacks")),
+    ("api.calls", N_("calls and callbacks")), ("telephony", N_("calls and callbacks")),
+    ("api.residents", N_("the resident's details")),
+    ("attachment", N_("an attachment")),
+)
+OTHER_VIEW = N_("a contact and its messages")
+LOG_WORDS = {"actions": ACTIONS, "bases": BASES, "kinds": KINDS, "recipients": RECIPIENTS}
+
+
+def view_words(view: str) -> str:
+    """The message id saying what a use-log view read (contacts and messages unless it
+    was one of the other records)."""
+    return next((words for prefix, words in VIEWS if view.startswith(prefix)), OTHER_VIEW)
 
 
 def csv_response(name: str, columns: tuple[str, ...], rows: list[dict[str, Any]]
@@ -93,18 +126,21 @@ class AuditApi:
             return pdf_response(f"yhteys-log-report-{rid}.pdf", pdf)
         return web.json_response(report)
 
-    def pdf(self, report: dict[str, Any]) -> bytes:
-        """In the resident's language (WeasyPrint; it fetches nothing)."""
-        from weasyprint import HTML
-
+    def html(self, report: dict[str, Any]) -> str:
+        """The report as HTML in the resident's language, every code in words."""
         lang = language(report["resident"]["language"])
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         for item in (*report["uses"], *report["disclosures"]):
             item["when"] = local_time(item["at"])
-        html = env.get_template("log_report.html").render(
-            **self.catalogs.for_language(lang), report=report,
-            made=self.clock().astimezone(HELSINKI).strftime("%-d.%-m.%Y"))
-        pdf: bytes = HTML(string=html, url_fetcher=_refuse).write_pdf()
+        return env.get_template("log_report.html").render(
+            **self.catalogs.for_language(lang), **LOG_WORDS, view_words=view_words,
+            report=report, made=self.clock().astimezone(HELSINKI).strftime("%-d.%-m.%Y"))
+
+    def pdf(self, report: dict[str, Any]) -> bytes:
+        """The report on A4 (WeasyPrint; it fetches nothing)."""
+        from weasyprint import HTML
+
+        pdf: bytes = HTML(string=self.html(report), url_fetcher=_refuse).write_pdf()
         return pdf
 
 

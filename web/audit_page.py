@@ -24,7 +24,7 @@ from inbox.disclosures import LogQuery, disclosures, use_log
 from inbox.errors import Problem
 from inbox.models import Resident, Staff
 from inbox.store import Store
-from web.audit_api import local_time
+from web.audit_api import LOG_WORDS, local_time
 from web.auth import require_staff
 from web.case_words import N_
 from web.pages import render_page
@@ -37,19 +37,6 @@ FILTER_ERRORS = {
     "period.date": N_("Give the dates as dates."),
     "period.reversed": N_("The start of the period is after its end."),
 }
-ACTIONS = {"read": N_("read"), "write": N_("change"), "refused": N_("refused")}
-BASES = {
-    "assigned": N_("assigned to them"), "own_area": N_("own area"),
-    "pool": N_("city-wide pool"), "other": N_("another area"), "lead": N_("lead"),
-    "admin": N_("admin"), "auditor": N_("auditor"), "counsellor": N_("counsellor"),
-    "partner_cooperation": N_("cooperation with a partner"),
-    "resident_own_matter": N_("the resident's own matter"),
-    "right_to_log_data": N_("the resident's right to log data"),
-    "resident_request": N_("the resident's request"),
-}
-KINDS = {"partner_mail": N_("mail to a partner"), "secure_message": N_("secure message"),
-         "log_report": N_("log report"), "export": N_("export of the resident's data")}
-
 
 def _logs(session: Session, who: Principal, query: LogQuery) -> dict[str, Any]:
     uses = use_log(session, who, query)
@@ -95,8 +82,7 @@ class AuditPage:
         report = {name: q.get(f"report_{name}", "").strip()
                   for name in ("resident", "from", "to", "format")}
         context: dict[str, Any] = {"nav": "audit", "filters": filters, "report": report,
-                                   "shown": SHOWN, "actions": ACTIONS, "bases": BASES,
-                                   "kinds": KINDS, "when": local_time}
+                                   "shown": SHOWN, **LOG_WORDS, "when": local_time}
         status = 200
         if q.get("report"):
             error, field = await self._report_error(report)

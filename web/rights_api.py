@@ -25,6 +25,7 @@ from web.audit_api import local_time, wants
 from web.auth import require_staff
 from web.i18n import Catalogs, language
 from web.letters import pdf_response
+from web.widget import LANGUAGE_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates" / "audit"
 
@@ -78,18 +79,22 @@ class RightsApi:
         who = require_staff(request)
         return web.json_response({"items": await self.store.call(runs, who)})
 
-    def pdf(self, data: dict[str, Any]) -> bytes:
-        """In the resident's language; WeasyPrint fetches nothing."""
-        from weasyprint import HTML
-
+    def html(self, data: dict[str, Any]) -> str:
+        """The export as HTML in the resident's language, every code in words (languages
+        named in their own, as the UI names them)."""
         lang = language(data["resident"]["language"])
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         env.filters["when"] = local_time
         env.globals["entry"] = entry_words(lambda m: self.catalogs.gettext(lang, m))
-        html = env.get_template("export.html").render(
-            **self.catalogs.for_language(lang), data=data,
+        return env.get_template("export.html").render(
+            **self.catalogs.for_language(lang), data=data, languages=LANGUAGE_NAMES,
             made=self.clock().astimezone(HELSINKI).strftime("%-d.%-m.%Y"))
-        pdf: bytes = HTML(string=html, url_fetcher=_refuse).write_pdf()
+
+    def pdf(self, data: dict[str, Any]) -> bytes:
+        """On A4; WeasyPrint fetches nothing."""
+        from weasyprint import HTML
+
+        pdf: bytes = HTML(string=self.html(data), url_fetcher=_refuse).write_pdf()
         return pdf
 
 

@@ -27,7 +27,8 @@ def catalog(lang: str, name: str) -> dict[str, object]:
 def placeholders(text: str) -> set[str]:
     return {a or b for a, b in PLACEHOLDERS.findall(text)}
 
-SOURCES = {"audit.po": (["audit.html", "audit/log_report.html"], ["audit_page.py"]),
+SOURCES = {"audit.po": (["audit.html", "audit/log_report.html"],
+                        ["audit_page.py", "audit_api.py"]),
            "rights.po": (["audit/export.html"], [])}
 
 
