@@ -195,9 +195,6 @@ def _token(system: System, settings: Settings, args: argparse.Namespace) -> None
 
 def _retention(system: System) -> None:
     done = system.store.run(retention.run, system.clock.now(), system.settings.retention_rules)
-    if done is None:
-        print("another process is running the retention job; try again later")
-        return
     print(f"raw mails' bytes dropped: {done['raw_purged']}, expired portal links removed: "
           f"{done['links_removed']}, residents whose retention ended: {done['residents_due']}"
           + (f" ({', '.join(map(str, done['residents_due_ids']))})"

@@ -48,9 +48,13 @@ class RetentionRules:
     log_years: int = 12  # the use and disclosure logs (never below what was once set)
 
 
-def _locked(session: Session) -> bool:
+def _locked(session: Session, wait: bool = False) -> bool:
+    """The run's lock until the transaction ends; `wait` queues behind a run under way."""
     if session.get_bind().dialect.name != "postgresql":
         return True  # SQLite: the embedded default is one process
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": RETENTION_LOCK})
+        return True
     return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"),
                                {"k": RETENTION_LOCK}))
 
@@ -95,10 +99,10 @@ def residents_due(session: Session, now: datetime, years: int) -> list[int]:
 
 
 def run(session: Session, now: datetime, rules: RetentionRules, trigger: str = "cli"
-        ) -> dict[str, Any] | None:
-    """One run now; None when another process is running one."""
-    if not _locked(session):
-        return None
+        ) -> dict[str, Any]:
+    """One run now, asked for by an operator: it waits for a run under way (the timer's
+    takes a moment) rather than sending them away."""
+    _locked(session, wait=True)
     return _run(session, now, rules, trigger)
 
 
