@@ -4,6 +4,7 @@ logging under a flood, SMTPUTF8, postmaster, and an enhanced status code on ever
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import logging
 import re
@@ -104,6 +105,23 @@ async def test_idle_connections_over_the_per_client_limit_get_421_and_service_st
         await close(*(stream for stream, _ in opened))
     # Closed connections no longer count.
     await close(await admitted_soon(port))
+
+
+async def test_a_client_that_hangs_up_at_once_frees_its_place_at_once(service: Service):
+    """A port check (connect, close, never a word) must not keep a session's place until
+    the garbage collector finds it: ten such, then the limit of three still admits."""
+    await service.restart(YHTEYS_SMTP_MAX_PER_CLIENT="3")
+    port = service.smtp_port
+    gc.disable()  # only the server's own closing may free the places
+    try:
+        for _ in range(10):
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            await writer.wait_closed()
+        streams = [await admitted_soon(port) for _ in range(3)]
+        await close(*streams)
+    finally:
+        gc.enable()
 
 
 async def test_total_connection_limit_counts_every_client(service: Service):

@@ -14,7 +14,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP
 
-from tests.conftest import Service, free_port
+from tests.conftest import Service, free_port, peer_loop
 from tests.integration.test_email import PARTNER_PASS, mail, send
 
 
@@ -43,7 +43,8 @@ class TLSRelay:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ca.issue_cert("127.0.0.1").configure_cert(context)
         self.controller = TLSRelayController(self, hostname="127.0.0.1", port=self.port,
-                                             tls_context=context, require_starttls=True)
+                                             tls_context=context, require_starttls=True,
+                                             loop=peer_loop())
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
