@@ -22,6 +22,7 @@ from inbox.access import Principal
 from inbox.errors import Problem, bad_request, not_found
 from inbox.models import ApiToken, Staff, StaffSession
 
+TOKEN_MAX_DAYS = 365  # the longest an API token lives, however it is made
 PENDING_LIFETIME = timedelta(minutes=10)  # from the password to the second factor
 SEEN_EVERY = timedelta(minutes=1)  # last-seen/last-used times are written at most this often
 
@@ -65,10 +66,11 @@ def staff_by_email(session: Session, email: str) -> Staff:
 
 # --- API tokens -------------------------------------------------------------------------
 
-def create_token(session: Session, email: str, name: str = "", days: int = 90) -> str:
+def create_token(session: Session, email: str, name: str = "",
+                 days: int = DEFAULT_RULES.token_days) -> str:
     """A new bearer token; only its digest is kept, so this is the one time it is seen."""
-    if not 1 <= days <= 3650:
-        raise bad_request("a token lives 1 to 3650 days")
+    if not 1 <= days <= TOKEN_MAX_DAYS:
+        raise bad_request(f"a token lives 1 to {TOKEN_MAX_DAYS} days")
     staff = staff_by_email(session, email)
     token = "yht_" + secrets.token_urlsafe(32)
     session.add(ApiToken(staff_id=staff.id, token_hash=digest(token), name=name.strip()[:100],

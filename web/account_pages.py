@@ -8,11 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.orm import Session
 
-from inbox.accounts import AccountRules, create_token, revoke_token, token_rows
+from inbox.accounts import TOKEN_MAX_DAYS, AccountRules, create_token, revoke_token, token_rows
 from inbox.hours import HELSINKI
-from inbox.models import Staff
 from inbox.staff import change_account
 from inbox.store import Store
 from web.api import path_id
@@ -27,12 +25,6 @@ def _when(moment: datetime | None) -> str:
 def _shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**row, **{k: _when(row[k]) for k in ("created_at", "expires_at",
                                                   "last_used_at")}} for row in rows]
-
-
-def _create_own(session: Session, staff_id: int, name: str, days: int) -> str:
-    staff = session.get(Staff, staff_id)
-    assert staff is not None
-    return create_token(session, staff.email, name, days)
 
 
 @dataclass
@@ -69,9 +61,9 @@ class AccountPages:
             days = 0
         if not name or len(name) > 100:
             return await self._page(request, 400, error="name")
-        if not 1 <= days <= 365:
+        if not 1 <= days <= TOKEN_MAX_DAYS:  # tokens.html says the same limit in words
             return await self._page(request, 400, error="days")
-        token = await self.store.call(_create_own, who.staff_id, name, days)
+        token = await self.store.call(create_token, who.email, name, days)
         return await self._page(request, 201, made=token)
 
     async def revoke(self, request: web.Request) -> web.Response:

@@ -32,16 +32,12 @@ from inbox.store import Store
 from inbox.throttle import clear_failures, locked, record_failure
 from inbox.totp import check_code, enrol, grouped, new_secret, open_secret, qr_svg, seal_secret
 from web.auth import PRINCIPAL, SESSION_COOKIE, require_staff
+from web.case_words import N_
 from web.pages import render_page
 from web.ui_language import UI_LANGUAGES, asked_language, local_path, without_lang
 
 LOGIN_CSRF_COOKIE = "yhteys_login"
 PENDING_COOKIE = "yhteys_pending"  # the login half way, between password and code
-
-
-def N_(message: str) -> str:
-    """Marks a message id for the catalog; login.html translates it."""
-    return message
 
 
 FORM_EXPIRED = N_("The form expired. Try again.")

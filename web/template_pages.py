@@ -46,7 +46,7 @@ DONE = {"created": N_("The template is added."), "saved": N_("The template is sa
 
 def may_keep(who: Principal) -> bool:
     """Only to decide what the page offers; inbox.templates refuses everyone else's posts."""
-    return who.role in ("lead", "admin")
+    return who.can("lead")
 
 
 @dataclass

@@ -293,6 +293,13 @@ async def test_tokens_page_makes_shows_once_and_revokes(service: Service):
         async with http.post(service.url + "/me/tokens",
                              data={"csrf_token": csrf, "name": "", "days": "30"}) as r:
             assert r.status == 400
+        async with http.post(service.url + "/me/tokens?lang=en",
+                             data={"csrf_token": csrf, "name": "vuosi", "days": "366"}) as r:
+            assert r.status == 400 and "A token lives 1 to 365 days." in await r.text()
+    # One limit, the page's and the operator's: the CLI refuses what the page refuses.
+    long = await asyncio.to_thread(yhteys, service.env, "token", "create", "ville@hel.fi",
+                                   "--days", "366")
+    assert long.returncode == 2 and "a token lives 1 to 365 days" in long.stderr
 
 
 def _age_sessions(session: Session, **values: object) -> None:
