@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,10 +12,10 @@ from aiohttp import web
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal
-from inbox.errors import bad_request
 from inbox.figures import FIGURES, Period, figure, period
 from inbox.hours import HELSINKI
 from inbox.store import Store
+from web.audit_api import csv_response, wants
 from web.auth import require_staff
 from web.report_words import ReportWords
 
@@ -31,15 +29,6 @@ def default_period(query: Any, now: datetime) -> tuple[str, str, str | None]:
             query.get("to", today.isoformat()), query.get("area") or None)
 
 
-def csv_text(name: str, items: list[dict[str, Any]]) -> str:
-    columns = CSV_COLUMNS.get(name, ("code", "label", "count"))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(items)
-    return out.getvalue()
-
-
 @dataclass
 class ReportsApi:
     store: Store
@@ -49,34 +38,36 @@ class ReportsApi:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/api/v1/reports/{name}", self.report)]
 
-    def compute(self, session: Session, who: Principal, name: str, first: str, last: str,
-                area: str | None, lang: str = "fi") -> tuple[Period, dict[str, Any]]:
+    def chosen(self, session: Session, who: Principal, first: str, last: str,
+               area: str | None) -> Period:
+        """The period asked, checked once (as of the service's today)."""
+        return period(session, who, first, last, area, self.clock().astimezone(HELSINKI).date())
+
+    def compute(self, session: Session, who: Principal, name: str, chosen: Period,
+                lang: str = "fi") -> dict[str, Any]:
         """A figure with each item's words in `lang` (shared with the /reports page)."""
-        today = self.clock().astimezone(HELSINKI).date()
-        chosen = period(session, who, first, last, area, today)
         result = figure(session, who, name, chosen, self.words.order(name))
         for item in result["items"]:
             item["label"] = self.words.label(lang, name, item)
-        return chosen, result
+        return result
+
+    def _report(self, session: Session, who: Principal, name: str, first: str, last: str,
+                area: str | None) -> tuple[Period, dict[str, Any]]:
+        chosen = self.chosen(session, who, first, last, area)
+        return chosen, self.compute(session, who, name, chosen)
 
     async def report(self, request: web.Request) -> web.Response:
         who = require_staff(request)
         name = request.match_info["name"]
+        as_csv = wants(request, "csv")  # a format it cannot give is refused before any work
         first, last, area = default_period(request.query, self.clock())
-        chosen, result = await self.store.call(self.compute, who, name, first, last, area)
+        chosen, result = await self.store.call(self._report, who, name, first, last, area)
         body = {"report": name, "from": chosen.first.isoformat(), "to": chosen.last.isoformat(),
                 "area": chosen.area, **result}
-        if request.query.get("format", "csv") != "csv":
-            raise bad_request("format must be csv (or leave it out for JSON)", field="format",
-                              code="format.unknown")
-        wants_csv = (request.query.get("format") == "csv"
-                     or "text/csv" in request.headers.get("Accept", ""))
-        if not wants_csv:
+        if not as_csv:
             return web.json_response(body)
-        filename = f"yhteys-{name}-{body['from']}-{body['to']}.csv"
-        return web.Response(text=csv_text(name, result["items"]), content_type="text/csv",
-                            charset="utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return csv_response(f"yhteys-{name}-{body['from']}-{body['to']}",
+                            CSV_COLUMNS.get(name, ("code", "label", "count")), result["items"])
 
 
 def reports_openapi() -> dict[str, Any]:

@@ -19,6 +19,7 @@ from inbox.errors import Problem
 from inbox.figures import FIGURES
 from inbox.models import Area
 from web.auth import require_staff
+from web.inbox_page import Gettext, waiting_text
 from web.pages import render_page
 from web.report_words import PERIOD_ERRORS
 from web.reports_api import ReportsApi, default_period
@@ -28,18 +29,15 @@ from web.ui_language import ui_language
 BAR_ROW, LABEL_W, BAR_W = 28, 260, 300  # px in the SVG's own units; it scales to fit
 
 
-def duration_text(seconds: float | None) -> str:
-    """2 h 5 min, 14 min, 40 s: short and the same in all three languages."""
+def duration_text(gettext: Gettext, seconds: float | None) -> str:
+    """A duration in the reader's words, as the inbox says a waiting time."""
     if seconds is None:
         return "–"  # noqa: RUF001 (a dash for "none", as in print)
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    hours, minutes = divmod(s // 60, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    return waiting_text(gettext, round(seconds))
 
 
-def chart(items: list[dict[str, Any]], value: str = "count") -> dict[str, Any]:
+def chart(items: list[dict[str, Any]], gettext: Gettext, value: str = "count"
+          ) -> dict[str, Any]:
     """Bars with their geometry: a bar per item, scaled to the largest value."""
     top = max((item.get(value) or 0 for item in items), default=0) or 1
     bars = []
@@ -47,7 +45,8 @@ def chart(items: list[dict[str, Any]], value: str = "count") -> dict[str, Any]:
         amount = item.get(value) or 0
         bars.append({"label": item["label"], "y": row * BAR_ROW,
                      "width": round(BAR_W * amount / top, 1), "value": amount,
-                     "text": duration_text(amount) if value.endswith("_s") else str(amount)})
+                     "text": duration_text(gettext, amount) if value.endswith("_s")
+                     else str(amount)})
     return {"bars": bars, "height": max(1, len(items)) * BAR_ROW, "label_w": LABEL_W,
             "width": LABEL_W + BAR_W + 80}
 
@@ -61,17 +60,18 @@ class ReportsPage:
 
     def _figures(self, session: Session, who: Principal, first: str, last: str,
                  area: str | None, lang: str) -> dict[str, Any]:
+        """The period checked once, then every figure for it."""
+        chosen = self.api.chosen(session, who, first, last, area)
+        gettext = self.api.words.gettext(lang)
         shown = []
-        chosen = None
         for name in FIGURES:
-            chosen, result = self.api.compute(session, who, name, first, last, area, lang)
+            result = self.api.compute(session, who, name, chosen, lang)
             value = "median_s" if name == "first-answer" else "count"
             for item in result["items"]:
-                item["median_text"] = duration_text(item.get("median_s"))
-                item["p90_text"] = duration_text(item.get("p90_s"))
+                item["median_text"] = duration_text(gettext, item.get("median_s"))
+                item["p90_text"] = duration_text(gettext, item.get("p90_s"))
             shown.append({"name": name, "title": self.api.words.title(lang, name),
-                          "chart": chart(result["items"], value), **result})
-        assert chosen is not None
+                          "chart": chart(result["items"], gettext, value), **result})
         return {"figures": shown, "period": chosen}
 
     def _areas(self, session: Session, who: Principal) -> list[str]:

@@ -16,6 +16,8 @@ from inbox.hours import HELSINKI
 from inbox.models import Contact, Message
 from tests.conftest import Service
 from tests.integration.test_email import mail, send
+from web.i18n import Catalogs
+from web.reports_page import duration_text
 
 TODAY = datetime.now(HELSINKI).date()
 PERIOD = f"from={TODAY.isoformat()}&to={(TODAY + timedelta(days=60)).isoformat()}"
@@ -177,3 +179,18 @@ async def test_follow_ups_are_missed_by_the_services_today(service: Service, kno
         TODAY + timedelta(days=50), datetime.min.time(), HELSINKI).replace(hour=12))
     got = await service.get_json(f"/api/v1/reports/follow-ups?{PERIOD}", known["lead"])
     assert counts(got) == {"done_on_time": 1, "missed": 1}
+
+
+async def test_a_format_it_cannot_give_is_refused_before_the_figure(service: Service):
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    got = await service.get_json("/api/v1/reports/reasons?format=xlsx&from=eilen", lead,
+                                 status=400)
+    assert got["code"] == "format.unknown"
+
+
+@pytest.mark.parametrize(("lang", "seconds", "said"), [
+    ("sv", 40, "under en minut"), ("fi", 900, "15 min"), ("en", 7500, "2 h 5 min"),
+    ("fi", None, "–")])  # noqa: RUF001 (the dash for none)
+def test_durations_are_in_the_readers_words(lang: str, seconds: float | None, said: str):
+    words = Catalogs.load()
+    assert duration_text(lambda m: words.gettext(lang, m), seconds) == said
