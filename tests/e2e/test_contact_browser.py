@@ -9,6 +9,7 @@ set, screenshots go there."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from pathlib import Path
@@ -116,7 +117,7 @@ async def test_a_counsellor_works_a_contact_with_a_template_a_note_and_a_correct
     await expect(note).to_contain_text("Irma Itäinen")
     await expect(note).to_have_css("border-top-style", "dashed")
     await expect(reply).to_have_css("border-top-style", "solid")
-    service.relay.wait_for(1)
+    await asyncio.to_thread(service.relay.wait_for, 1)
     assert len(service.relay.messages) == 1  # the reply's notification; the note sent nothing
 
     # Correcting the routing: without why it is refused at the field, the choice kept.

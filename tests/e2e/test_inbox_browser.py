@@ -207,13 +207,10 @@ async def test_keys_move_open_reply_take_and_close_and_the_help_lists_them(
     await allow.click()
     await page.wait_for_function("window.__asked === 1")
     answer = await page.evaluate("Notification.permission")
-    if answer == "default":  # the browser's question was dismissed: the button stays
-        await expect(allow).to_be_visible()
-    else:
-        await expect(allow).to_be_hidden()
-        await expect(page.locator("#notify-state")).to_have_text(
-            "Työpöytäilmoitukset ovat käytössä" if answer == "granted"
-            else "Työpöytäilmoitukset on estetty selaimen asetuksissa")
+    # Headless Chromium dismisses the question: the answer stays "default", the button too.
+    # (A context that has granted it is the notification test's.)
+    assert answer == "default"
+    await expect(allow).to_be_visible()
 
     await page.keyboard.press("j")
     await expect(rows.nth(0)).to_be_focused()

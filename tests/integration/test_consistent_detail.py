@@ -30,25 +30,34 @@ async def test_status_and_delivery_state_are_read_together(service: Service):
     token = service.add_staff("ville@hel.fi", ["lantinen"])
     contact, _, _ = await answered(service, token)
     store, stop = service.running.system.store, threading.Event()
+    flips: list[int] = []
+    failed: list[BaseException] = []
 
     def writer() -> None:
         bounced = True
-        while not stop.is_set():
-            store.run(flip, contact["id"], bounced)
-            bounced = not bounced
-            stop.wait(0.002)  # SQLite has one connection: let the readers have it too
+        try:
+            while not stop.is_set():
+                store.run(flip, contact["id"], bounced)
+                flips.append(1)
+                bounced = not bounced
+                stop.wait(0.002)  # SQLite has one connection: let the readers have it too
+        except BaseException as exc:  # seen by the test, not lost with the thread
+            failed.append(exc)
 
     thread = threading.Thread(target=writer)
     thread.start()
-    torn = []
+    torn, seen = [], set()
     try:
         for _ in range(150):
             detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
             state = detail["messages"][-1]["delivery"]["state"]
+            seen.add(state)
             if (state == "bounced") != (detail["status"] == "open"):
                 torn.append((state, detail["status"]))
             await asyncio.sleep(0)
     finally:
         stop.set()
         thread.join()
+    assert failed == []
+    assert seen == {"bounced", "sent"} and len(flips) > 20  # the reads met the writes
     assert torn == []

@@ -5,6 +5,7 @@ keep and counsellors may only read, and the delivery truth of each reply."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -193,7 +194,7 @@ async def test_a_note_is_marked_internal_and_never_leaves(service: Service):
             assert status == 303
     [sent] = await resident.wait(resident.messages, 1)
     assert sent["text"] == "Hei, katsotaan yhdessä."
-    service.relay.wait_for(1)
+    await asyncio.to_thread(service.relay.wait_for, 1)
     mails = [m.get_body(("plain",)).get_content() for m in service.relay.messages]
     assert len(mails) == 1 and "Sovittu" not in mails[0] and "äiti" not in mails[0]
     assert all("äiti" not in m["text"] for m in resident.messages)

@@ -196,7 +196,7 @@ async def test_a_contact_is_answered_only_once_its_reply_has_left(service: Servi
     detail = await service.wait_detail(
         contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "notified")
     assert detail["status"] == "answered"
-    service.relay.wait_for(1)
+    await asyncio.to_thread(service.relay.wait_for, 1)
 
 
 @pytest.mark.parametrize(("charset", "declared"), [

@@ -35,7 +35,7 @@ async def answered(service: Service, token: str) -> tuple[dict, EmailMessage, st
     [contact] = await service.wait_contacts(token, 1)
     await service.post_json(f"/api/v1/contacts/{contact['id']}/replies",
                             {"text": "Soitan", "secure": False}, token, status=201)
-    [out] = service.relay.wait_for(1)
+    [out] = await asyncio.to_thread(service.relay.wait_for, 1)
     await service.wait_detail(contact["id"], token,
                               lambda d: d["messages"][-1]["delivery"]["state"] == "sent")
     return contact, out, service.relay.return_paths[0]
@@ -64,11 +64,9 @@ async def test_a_send_job_run_again_after_the_bounce_sends_nothing(service: Serv
     await send(service, dsn(str(out["Message-ID"])), rcpt=return_path, sender="")
     detail = await service.wait_detail(
         contact["id"], token, lambda d: d["messages"][-1]["delivery"]["state"] == "bounced")
-    service.running.system.jobs.enqueue("email.send", detail["messages"][-1]["id"])
-    # Queued after the duplicate, so routed after it: when it shows, the duplicate has run.
-    await send(service, mail("Toinen asia, 00320 Helsinki", sender="liisa@example.com",
-                             message_id="<later@example.com>"))
-    await service.wait_contacts(token, 2)
+    # The job itself, run again to its end (as a worker's abandoned job would be).
+    await asyncio.to_thread(service.running.system.email_jobs.send,
+                            detail["messages"][-1]["id"])
     detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
     assert detail["messages"][-1]["delivery"]["state"] == "bounced"
     assert detail["status"] == "open"

@@ -200,3 +200,22 @@ async def test_counts_for_a_page_that_just_connected(inbox):
         assert r.status == 200
         assert await r.json() == {"counts": {"mine": 3, "areas": 3, "unassigned": 0,
                                              "all": 3}, "total": 1}
+
+
+async def test_the_assignee_and_area_filters_leave_out_what_they_should(inbox):
+    """A city-wide contact (no address yet, nobody's) is in Irma's 'all' folder: the area
+    filter and 'assigned to me' each leave it out."""
+    service, tokens, c = inbox
+    await send(service, mail("Tarvitsen apua vuokran kanssa", subject="Apua",
+                             message_id="<pool@example.com>", sender="Olli <olli@example.com>"),
+               sender="olli@example.com")
+    pool = [i for i in await service.wait_contacts(tokens["lead"], 5) if i["area"] is None]
+    assert len(pool) == 1 and pool[0]["assignee"] is None
+    everything = shown(await get(service, "/inbox?folder=all", tokens["irma"]))
+    assert pool[0]["id"] in everything
+    mine = [c[name]["id"] for name in ("Kaisa", "Hanna", "Pekka")]
+    for query in ("assignee=me", "area=itainen"):
+        html = await get(service, f"/inbox?folder=all&{query}", tokens["irma"])
+        assert shown(html) == mine, query
+    assert shown(await get(service, "/inbox?folder=all&assignee=none", tokens["irma"])) == [
+        pool[0]["id"]]
