@@ -42,6 +42,7 @@ from web.secure import SecurePortal
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
+SHUTDOWN_S = 5.0  # what an in-flight HTTP request gets to finish once SIGTERM came
 
 
 @dataclass
@@ -55,9 +56,14 @@ class Running:
     chat: ChatNamespace | None = None
     board: StatusBoard | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    sio: socketio.AsyncServer | None = None
     stopped: bool = False
 
     async def stop(self) -> None:
+        """In an orchestrator's grace (10 s): open websockets would hold aiohttp's cleanup
+        for its whole shutdown timeout, so every socket.io client is told goodbye first
+        (a resident's widget reconnects to another serve), then in-flight requests get
+        SHUTDOWN_S to finish, then jobs in this process are handed back."""
         if self.stopped:
             return
         self.stopped = True
@@ -70,6 +76,9 @@ class Running:
         if self.chat is not None:
             await self.chat.close()
         self.smtp.close()
+        if self.sio is not None:
+            await self.sio.eio.disconnect()  # every client of this serve: its sockets close
+            await self.sio.shutdown()
         await self.smtp.wait_closed()
         await self.runner.cleanup()
         if isinstance(self.system.jobs, InProcessJobs):
@@ -146,7 +155,7 @@ async def start(settings: Settings) -> Running:
                             RateLimit(10, 3600).allow, limits=system.email_jobs.limits),
     ))
     sio.attach(app)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_S)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port)
     try:
@@ -179,7 +188,7 @@ async def start(settings: Settings) -> Running:
     log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
              settings.smtp_host, smtp_port)
     return Running(system, runner, smtp, http_port, smtp_port, imap_task, chat, board,
-                   [clock_task, sweep_task])
+                   [clock_task, sweep_task], sio)
 
 
 async def _every_minute(system: System, rules: QueueRules) -> None:
