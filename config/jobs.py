@@ -14,9 +14,14 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 log = logging.getLogger(__name__)
 QUEUE = "yhteys"
+WAITING_OR_RUNNING = frozenset({JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED,
+                                JobStatus.SCHEDULED})
 Handler = Callable[..., None]
 
 
@@ -36,6 +41,8 @@ class InProcessJobs:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.running: set[str] = set()
+        self.busy = 0  # jobs in a thread right now
+        self.failed = 0  # failed for good since start
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -46,6 +53,9 @@ class InProcessJobs:
         if self.loop is None:
             raise RuntimeError("in-process jobs are not started")
         self.loop.call_soon_threadsafe(self._spawn, job, args, job_id)
+
+    def ensure(self, job: str, *args: Any, job_id: str) -> None:
+        self.enqueue(job, *args, job_id=job_id)  # a job of a running id is not spawned
 
     def _spawn(self, job: str, args: tuple[Any, ...], job_id: str | None) -> None:
         if job_id is not None and job_id in self.running:
@@ -59,6 +69,7 @@ class InProcessJobs:
             self.running.add(job_id)
         try:
             for attempt in range(len(self.delays) + 1):
+                self.busy += 1
                 try:
                     await asyncio.get_running_loop().run_in_executor(
                         self.executor, functools.partial(self.handlers[job], *args))
@@ -66,12 +77,19 @@ class InProcessJobs:
                 except Exception as exc:
                     if attempt >= len(self.delays):
                         log.error("job %s%s failed for good: %s", job, args, exc)
+                        self.failed += 1
                         return
                     log.warning("job %s%s failed (%s); retrying", job, args, exc)
-                    await asyncio.sleep(self.delays[attempt])
+                finally:
+                    self.busy -= 1
+                await asyncio.sleep(self.delays[attempt])
         finally:
             if job_id is not None:
                 self.running.discard(job_id)
+
+    def counts(self) -> dict[str, int]:
+        return {"queued": len(self.tasks) - self.busy, "running": self.busy,
+                "failed": self.failed}
 
     async def drain(self, grace: float = 10) -> None:
         """On shutdown: give jobs `grace` seconds, cancel the rest, and wait for the ones
@@ -97,6 +115,21 @@ class RqJobs:
             run_job, job, *args, job_id=job_id,
             retry=Retry(max=len(self.delays), interval=[int(d) for d in self.delays]),
         )
+
+    def ensure(self, job: str, *args: Any, job_id: str) -> None:
+        try:
+            status = Job.fetch(job_id, connection=self.queue.connection).get_status()
+        except NoSuchJobError:
+            status = None
+        if status not in WAITING_OR_RUNNING:
+            self.enqueue(job, *args, job_id=job_id)
+
+    def counts(self) -> dict[str, int]:
+        """rq's own registries (shared by every worker): one Redis round trip each."""
+        queue = self.queue
+        return {"queued": queue.count,
+                "running": StartedJobRegistry(queue=queue).count,
+                "failed": FailedJobRegistry(queue=queue).count}
 
 
 @functools.cache

@@ -7,7 +7,7 @@ import logging
 import signal
 import ssl
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from channels.phone import openapi as phone_openapi
 from channels.phone.http import PhoneChannel
 from channels.phone.telephony import TelephonyEvents
 from channels.phone.words import Speaker
+from config.checks import redis_check, smtp_check
 from config.jobs import InProcessJobs
 from config.ratelimit import RateLimit
 from config.settings import Settings
@@ -36,12 +37,14 @@ from inbox.raw import waiting_raw
 from web.app import WebConfig, build_app
 from web.auth import require_staff
 from web.chat_api import ChatApi
+from web.health import Check
 from web.i18n import Catalogs, request_language
 from web.inbox_ns import InboxNamespace
 from web.secure import SecurePortal
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
+MAIL_LOST_AFTER = timedelta(minutes=2)  # stored mail not routed by then lost its job
 SHUTDOWN_S = 5.0  # what an in-flight HTTP request gets to finish once SIGTERM came
 
 
@@ -77,7 +80,8 @@ class Running:
             await self.chat.close()
         self.smtp.close()
         if self.sio is not None:
-            await self.sio.eio.disconnect()  # every client of this serve: its sockets close
+            if self.sio.eio.sockets:  # (engine.io's "all" fails on none)
+                await self.sio.eio.disconnect()  # every client of this serve: sockets close
             await self.sio.shutdown()
         await self.smtp.wait_closed()
         await self.runner.cleanup()
@@ -134,7 +138,11 @@ async def start(settings: Settings) -> Running:
                                 system.clock.now, inbox.broadcast, rules)
     chat_api = ChatApi(system.store, system.clock.now, reference.hours,
                        settings.chat_handling_s, RateLimit(120).allow, catalogs)
+    checks: dict[str, Check] = {}  # /healthz's; the SMTP listener's is added once it listens
+    if settings.redis_url:
+        checks["redis"] = redis_check(settings.redis_url)
     app = build_app(WebConfig(
+        health_checks=checks,
         store=system.store, outbound=system.outbound,
         allowed_origins=settings.allowed_origins, cookie_secure=settings.cookie_secure,
         allow_login=RateLimit(20).allow, node_modules=ROOT / "node_modules",
@@ -179,6 +187,7 @@ async def start(settings: Settings) -> Running:
     except OSError:  # e.g. the SMTP port is taken: leave nothing half started behind
         await _abandon(runner, system)
         raise
+    checks["smtp"] = smtp_check(smtp, listener)
     http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     smtp_port = smtp.sockets[0].getsockname()[1]
     await _resume_unfinished(system)
@@ -194,7 +203,8 @@ async def start(settings: Settings) -> Running:
 async def _every_minute(system: System, rules: QueueRules) -> None:
     """The timers: claims left unresolved go back to the queue, follow-ups due today are
     raised (once: each is marked in the transaction that raises it) and key dates coming
-    closer raise urgency; settled log rows are sealed; the day's retention runs once.
+    closer raise urgency; settled log rows are sealed; the day's retention runs once;
+    stored mail whose job was lost (the queue was down) is queued again.
     Claiming and listing release stale claims too, so a missed tick loses nothing."""
     while True:
         try:
@@ -205,6 +215,7 @@ async def _every_minute(system: System, rules: QueueRules) -> None:
             await system.store.call(seal, datetime.now(UTC))  # rows carry the real time
             await system.store.call(retention.daily, now,
                                     system.settings.retention_rules)
+            await _queue_waiting_mail(system, datetime.now(UTC) - MAIL_LOST_AFTER)
         except Exception:  # the database may be restarting: try again next minute
             log.exception("a timer failed")
         await asyncio.sleep(60)
@@ -253,10 +264,22 @@ class _EmailDeliverer:
         self.jobs.enqueue("email.send", message_id, job_id=f"email-send-{message_id}")
 
 
+async def _queue_waiting_mail(system: System, stored_before: datetime | None = None
+                              ) -> None:
+    """Stored mail not yet routed goes (again) to the queue, unless its job is queued or
+    running; a queue that is down is tried again at the next tick, mail stays stored."""
+    try:
+        for raw_id in await system.store.call(waiting_raw, stored_before):
+            await asyncio.to_thread(system.jobs.ensure, "email.process", raw_id,
+                                    job_id=f"email-process-{raw_id}")
+    except Exception:
+        log.warning("stored mail could not be queued; trying again in a minute",
+                    exc_info=True)
+
+
 async def _resume_unfinished(system: System) -> None:
     """After a restart: queue stored-but-unrouted mail and hand pending replies on again."""
-    for raw_id in await system.store.call(waiting_raw):
-        system.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+    await _queue_waiting_mail(system)
     await system.outbound.redeliver_pending()
 
 

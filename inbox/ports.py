@@ -22,6 +22,16 @@ class JobQueue(Protocol):
 
     def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None: ...
 
+    def ensure(self, job: str, *args: Any, job_id: str) -> None:
+        """Enqueue unless a job of this id is waiting or running already: what the timer
+        re-queues does not pile up behind a backlog."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Jobs waiting, running and failed for good (for /metrics); raises if the queue's
+        store cannot be reached (for /healthz)."""
+        ...
+
 
 class Deliverers:
     """Outbound deliverers by channel name; a channel without one keeps its replies pending."""

@@ -116,8 +116,19 @@ def retry_raw(session: Session, who: Principal, raw_id: int) -> int:
     return raw.id
 
 
-def waiting_raw(session: Session) -> list[int]:
-    """Stored but not yet processed (a crash or a lost job): to be queued again on start."""
-    return list(session.scalars(
-        select(RawInbound.id).where(RawInbound.state == "stored").order_by(RawInbound.id)
-    ))
+def waiting_raw(session: Session, stored_before: datetime | None = None) -> list[int]:
+    """Stored but not yet processed (a crash, a lost job, a queue that was down): to be
+    queued again on start, and by the timer once they have waited `stored_before`."""
+    query = select(RawInbound.id).where(RawInbound.state == "stored")
+    if stored_before is not None:
+        query = query.where(RawInbound.received_at < stored_before)
+    return list(session.scalars(query.order_by(RawInbound.id)))
+
+
+def claim_raw(session: Session, raw_id: int) -> bool:
+    """The routing transaction's claim on a stored mail. Its row stays locked until the
+    commit, so of two jobs for one mail (one re-queued by the timer, one retried) the
+    second waits, then sees it routed and does nothing: one mail, one contact."""
+    state = session.scalar(select(RawInbound.state).where(RawInbound.id == raw_id)
+                           .with_for_update())
+    return state == "stored"

@@ -11,8 +11,6 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from inbox.accounts import AccountRules
 from inbox.callbacks import QueueRules
@@ -32,6 +30,7 @@ from web.callback_page import CallbackPage
 from web.case_pages import CasePages
 from web.cases_api import CasesApi, cases_openapi
 from web.forwarded import forwarded_middleware
+from web.health import Check, Health
 from web.i18n import Catalogs
 from web.inbox_page import InboxPage
 from web.letters import Letters, letters_openapi
@@ -78,15 +77,14 @@ class WebConfig:
     router: Router | None = None  # "log a call" routes the call it logs
     accounts: AccountRules = field(default_factory=AccountRules)  # sessions, tokens, throttle
     retention_years: int = 10  # erasure waits this long after a resident's last case closed
-
-
-def _ping(session: Session) -> None:
-    session.execute(text("SELECT 1"))
+    health_checks: dict[str, Check] = field(default_factory=dict)  # beside the database's
 
 
 def build_app(cfg: WebConfig) -> web.Application:
+    health = Health(cfg.store, cfg.jobs, cfg.health_checks)
     app = web.Application(
-        middlewares=[forwarded_middleware(cfg.trusted_proxies), security_headers, problems,
+        middlewares=[health.middleware, forwarded_middleware(cfg.trusted_proxies),
+                     security_headers, problems,
                      auth_middleware(cfg.store, cfg.allowed_origins, cfg.accounts),
                      refusals_middleware(cfg.store)],
         client_max_size=1024 * 1024,
@@ -102,15 +100,10 @@ def build_app(cfg: WebConfig) -> web.Application:
                         **rights_openapi(), **accounts_openapi(),
                         **admin_openapi()})
 
-    async def healthz(request: web.Request) -> web.Response:
-        await cfg.store.call(_ping)
-        return web.json_response({"status": "ok"})
-
     async def openapi_json(request: web.Request) -> web.Response:
         return web.json_response(openapi)
 
-    app.add_routes([web.get("/healthz", healthz),
-                    web.get("/api/v1/openapi.json", openapi_json)])
+    app.add_routes([*health.routes(), web.get("/api/v1/openapi.json", openapi_json)])
     app.add_routes(ContactsApi(cfg.store, cfg.outbound, RoutingText(cfg.catalogs),
                                cfg.jobs).routes())
     app.add_routes(SessionRoutes(cfg.store, cfg.cookie_secure, cfg.allow_login,

@@ -30,7 +30,7 @@ from inbox.contacts import mark_delivery
 from inbox.inbound import Inbound
 from inbox.models import Contact, Message
 from inbox.ports import JobQueue
-from inbox.raw import load_raw, mark_unparseable
+from inbox.raw import claim_raw, load_raw, mark_unparseable
 from inbox.receipts import claim_receipt
 from inbox.reports import record_delivery_report
 from inbox.secure import now_utc
@@ -124,8 +124,7 @@ class EmailJobs:
 
     def _route(self, session: Session, inbound: Inbound, receipt: bool = False) -> None:
         assert inbound.raw_id is not None
-        raw = load_raw(session, inbound.raw_id)
-        if raw is not None and raw.state == "stored":  # no concurrent run got there first
+        if claim_raw(session, inbound.raw_id):  # no concurrent run got there first
             recorded = self.router.route(session, inbound)
             is_new = recorded.created and recorded.seq == 1
             if receipt and is_new and self.jobs is not None:

@@ -355,7 +355,11 @@ class EmailHandler:
             log.exception("storing inbound mail failed")
             return TRY_LATER
         if created:
-            self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+            try:
+                self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+            except Exception:  # stored durably: the timer queues it once the queue is back
+                log.warning("raw mail %s stored, but the job queue is unreachable", raw_id,
+                            exc_info=True)
         return f"{OK} queued as {raw_id}"
 
 

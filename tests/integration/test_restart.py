@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from channels.email.listener import idempotency_key
 from inbox.contacts import reply
-from inbox.models import Message, RawInbound
+from inbox.models import Contact, Message, RawInbound
 from inbox.raw import store_raw
 from inbox.staff import principal_for_token
 from tests.conftest import Service, free_port
@@ -30,6 +30,19 @@ async def test_mail_stored_before_a_crash_is_routed_after_restart(service: Servi
     state = service.running.system.store.run(
         lambda s: s.scalar(select(RawInbound.state).where(RawInbound.id == raw_id)))
     assert state == "processed"
+
+
+async def test_two_jobs_for_one_mail_at_once_make_one_contact(service: Service):
+    """The timer may queue again a mail whose job is only slow: the routing transaction's
+    claim on the raw row lets one of the two route it."""
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    data = mail("Vuokravelka, 00320 Helsinki", message_id="<twice@example.com>").as_bytes()
+    store = service.running.system.store
+    raw_id, _ = store.run(store_raw, "email", idempotency_key(data), {}, data)
+    process = service.running.system.email_jobs.process
+    await asyncio.gather(*(asyncio.to_thread(process, raw_id) for _ in range(4)))
+    assert len(await service.wait_contacts(lead, 1)) == 1
+    assert store.run(lambda s: s.scalar(select(func.count()).select_from(Contact))) == 1
 
 
 async def test_reply_left_pending_by_a_crash_is_delivered_after_restart(service: Service):

@@ -1,0 +1,31 @@
+"""The dependencies /healthz asks beside the database: Redis and this serve's SMTP
+listener (web/health.py runs them, each with a timeout)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from redis.asyncio import Redis
+
+from channels.email.listener import SmtpListener
+from web.health import Check
+
+
+def redis_check(url: str) -> Check:
+    """Redis carries the job queue and socket.io's rooms: without it mail still lands
+    (stored before 250) but nothing moves on."""
+    client = Redis.from_url(url)
+
+    async def check() -> dict[str, Any]:
+        await client.ping()
+        return {}
+    return check
+
+
+def smtp_check(server: asyncio.base_events.Server, listener: SmtpListener) -> Check:
+    async def check() -> dict[str, Any]:
+        if not server.is_serving():
+            raise ConnectionError("the SMTP listener is not accepting connections")
+        return {"sessions": listener.total}
+    return check
