@@ -22,16 +22,21 @@ def ref_hash(message_id: str) -> str:
     return hashlib.sha256(message_id.strip().lower().encode()).hexdigest()
 
 
-def lock_thread(session: Session, message_ids: Iterable[str]) -> None:
-    """Serialise the routings that share a Message-ID until this transaction ends.
+def lock_routing(session: Session, message_ids: Iterable[str],
+                 senders: Iterable[str | None] = ()) -> None:
+    """Serialise, until this transaction ends, the routings that share a Message-ID (one
+    thread) or a sender's address or number (one resident: the second finds the first's
+    new resident instead of failing on its identifier).
 
-    PostgreSQL: transaction-scoped advisory locks, taken in one order so two routings
-    never deadlock. SQLite: every writer already holds the database (BEGIN IMMEDIATE).
+    PostgreSQL: transaction-scoped advisory locks, all taken at once in one order, so two
+    routings never deadlock. SQLite: every writer already holds the database.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    keys = sorted({int.from_bytes(bytes.fromhex(ref_hash(m))[:8], "big", signed=True)
-                   for m in message_ids if m})
+    names = [m for m in message_ids if m] + [f"sender:{s.strip().lower()}" for s in senders
+                                             if s]
+    keys = sorted({int.from_bytes(bytes.fromhex(ref_hash(n))[:8], "big", signed=True)
+                   for n in names})
     for key in keys:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 

@@ -11,7 +11,7 @@ from inbox.contacts import Recorded, append_inbound, find_duplicate, record_new_
 from inbox.identity import redact_identity_codes, redacted
 from inbox.inbound import Inbound
 from inbox.lookups import contact_for_conversation, contact_for_thread, sender_belongs_to
-from inbox.threads import contacts_awaiting, lock_thread, parent_arrived, wait_for_parents
+from inbox.threads import contacts_awaiting, lock_routing, parent_arrived, wait_for_parents
 from router.assign import assign
 from router.case import link_or_open_case
 from router.classify import classify
@@ -42,8 +42,9 @@ class Router:
             attachments=tuple(replace(a, filename=redact_identity_codes(a.filename))
                               for a in inbound.attachments),
         )
-        if inbound.conversation_id is None:  # mail: whoever shares a Message-ID waits
-            lock_thread(session, (*inbound.thread_ids, inbound.channel_message_id or ""))
+        lock_routing(session, () if inbound.conversation_id is not None  # mail's threads
+                     else (*inbound.thread_ids, inbound.channel_message_id or ""),
+                     (inbound.sender_email, inbound.sender_phone))
         existing = self._thread_of(session, inbound)
         if existing is not None and (inbound.conversation_id is not None
                                      or sender_belongs_to(session, existing,

@@ -45,6 +45,22 @@ async def test_two_jobs_for_one_mail_at_once_make_one_contact(service: Service):
     assert store.run(lambda s: s.scalar(select(func.count()).select_from(Contact))) == 1
 
 
+async def test_two_mails_of_a_new_sender_routed_at_once_make_one_resident(service: Service):
+    """Without a lock on the sender, the second routing meets the first's new identifier
+    (a unique-constraint error) and its mail waits for the queue's retry."""
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    store = service.running.system.store
+    raws = []
+    for n in range(4):
+        data = mail(f"Asia {n}, 00320 Helsinki", sender="Uusi Asukas <uusi@example.com>",
+                    message_id=f"<new-{n}@example.com>").as_bytes()
+        raws.append(store.run(store_raw, "email", idempotency_key(data), {}, data)[0])
+    process = service.running.system.email_jobs.process
+    await asyncio.gather(*(asyncio.to_thread(process, raw_id) for raw_id in raws))
+    contacts = await service.wait_contacts(lead, 4)
+    assert len({c["resident_id"] for c in contacts}) == 1
+
+
 async def test_reply_left_pending_by_a_crash_is_delivered_after_restart(service: Service):
     token = service.add_staff("ville@hel.fi", ["lantinen"])
     await send(service, mail("Apua, 00320 Helsinki", message_id="<p1@example.com>"))
