@@ -7,11 +7,13 @@ through `Store.call`, which runs them in a thread so the event loop never blocks
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -52,6 +54,8 @@ class Store:
         self.factory = factory
         self.events = events
         self.sealer = sealer
+        self._held: set[str] = set()  # `hold` in the embedded default's one process
+        self._held_lock = threading.Lock()
 
     @contextmanager
     def unit(self) -> Iterator[Session]:
@@ -78,3 +82,33 @@ class Store:
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(self.run, fn, *args, **kwargs)
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[bool]:
+        """Work that must not run twice at once across processes and lasts longer than a
+        transaction should (an SMTP conversation): True if this process holds `name`.
+
+        PostgreSQL: a session advisory lock on a connection of its own, so the lease is
+        the connection's life: a process killed mid-work loses it with its socket and the
+        next try may go ahead. SQLite (one process): a set of names held by its threads."""
+        if self.engine.dialect.name != "postgresql":
+            with self._held_lock:
+                held = name not in self._held
+                self._held.add(name)
+            try:
+                yield held
+            finally:
+                if held:
+                    with self._held_lock:
+                        self._held.discard(name)
+            return
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as conn:
+            held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            conn.commit()
+            try:
+                yield held
+            finally:
+                if held:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()

@@ -114,6 +114,7 @@ class Relay:
         self.messages: list[EmailMessage] = []
         self.return_paths: list[str] = []  # the envelope MAIL FROM of each, in order
         self.reject: str | None = None  # an SMTP reply to give instead of accepting
+        self.delay = 0.0  # seconds before answering DATA (a slow relay)
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port,
                                      loop=peer_loop())
@@ -121,6 +122,8 @@ class Relay:
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         if self.reject:
             return self.reject
+        if self.delay:
+            await asyncio.sleep(self.delay)
         data = envelope.original_content  # type: ignore[attr-defined]
         self.return_paths.append(envelope.mail_from)  # type: ignore[attr-defined]
         self.messages.append(message_from_bytes(data, policy=default_policy))  # type: ignore[arg-type]
@@ -309,6 +312,7 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
     relay.messages.clear()
     relay.return_paths.clear()
     relay.reject = None
+    relay.delay = 0.0
     for attempt in range(3):
         # A port found free may be taken (by any outgoing connection) before we bind it.
         env["YHTEYS_HTTP_PORT"], env["YHTEYS_SMTP_PORT"] = str(free_port()), str(free_port())

@@ -147,7 +147,14 @@ class EmailJobs:
             log.warning("receipt for contact %s not sent: %s", contact_id, exc)
 
     def send(self, message_id: int) -> None:
-        """Try once; record the outcome on the message; raise RetryLater while tries remain."""
+        """Try once; record the outcome on the message; raise RetryLater while tries remain.
+        One process at a time sends a reply (a retried job and a restart's redelivery may
+        meet): the other one leaves it, and what it reads after is the first one's result."""
+        with self.store.hold(f"email.send:{message_id}") as mine:
+            if mine:
+                self._send(message_id)
+
+    def _send(self, message_id: int) -> None:
         with self.store.unit() as session:
             message = session.get(Message, message_id)
             if message is None or message.delivery_state not in SENDABLE:

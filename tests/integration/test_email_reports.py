@@ -149,3 +149,21 @@ async def test_a_mail_whose_routing_fails_is_shown_for_manual_handling(service: 
     assert contact["area"] == "lantinen"
     assert (await service.get_json("/api/v1/unparsed", lead))["items"] == []
     await service.post_json(f"/api/v1/unparsed/{raw_id}/retry", {}, lead, status=404)
+
+
+async def test_one_reply_sent_by_several_at_once_leaves_once(service: Service):
+    """A retried job and a restart's redelivery may meet on one reply while the relay is
+    slow: one of them sends it, the others leave it."""
+    token = service.add_staff("ville@hel.fi", ["lantinen"])
+    await send(service, mail("Apua, 00320 Helsinki", message_id="<once@example.com>"))
+    [contact] = await service.wait_contacts(token, 1)
+    service.relay.delay = 1.0
+    await service.post_json(f"/api/v1/contacts/{contact['id']}/replies",
+                            {"text": "Soitan huomenna", "secure": False}, token, status=201)
+    detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+    again = service.running.system.email_jobs.send
+    await asyncio.gather(*(asyncio.to_thread(again, detail["messages"][-1]["id"])
+                           for _ in range(3)))
+    await service.wait_detail(contact["id"], token,
+                              lambda d: d["messages"][-1]["delivery"]["state"] == "sent")
+    assert len(service.relay.messages) == 1
