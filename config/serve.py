@@ -240,6 +240,11 @@ def _tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 def _start_imap(settings: Settings, system: System) -> asyncio.Task[None] | None:
+    poller = imap_poller(settings, system)
+    return None if poller is None else asyncio.get_running_loop().create_task(poller.run())
+
+
+def imap_poller(settings: Settings, system: System) -> ImapPoller | None:
     """YHTEYS_IMAP_HOST (…_PORT, _USER, _PASSWORD, _FOLDER, _SSL, _CA, _INTERVAL, _IDLE,
     _IDLE_TIMEOUT) turns it on."""
     if not settings.imap:
@@ -250,10 +255,9 @@ def _start_imap(settings: Settings, system: System) -> asyncio.Task[None] | None
     mailbox = Mailbox(cfg["host"], int(cfg.get("port", "993" if use_ssl else "143")),
                       cfg["user"], cfg["password"], cfg.get("folder", "INBOX"), use_ssl,
                       cfg.get("ca") or None)
-    poller = ImapPoller(mailbox, system.store, system.jobs, float(cfg.get("interval", "30")),
-                        idle=cfg.get("idle", "1") not in off,
-                        idle_timeout=float(cfg.get("idle_timeout", "300")))
-    return asyncio.get_running_loop().create_task(poller.run())
+    return ImapPoller(mailbox, system.store, system.jobs, float(cfg.get("interval", "30")),
+                      idle=cfg.get("idle", "1") not in off,
+                      idle_timeout=float(cfg.get("idle_timeout", "300")))
 
 
 class _EmailDeliverer:

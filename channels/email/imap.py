@@ -122,6 +122,28 @@ class ImapPoller:
     # --- the thread ---------------------------------------------------------------------
 
     def serve(self) -> None:
+        """One poller per mailbox, whatever the number of serve processes: this one polls
+        while it holds the mailbox's lease (inbox/store.py `hold`: a lock that its holder
+        loses when it dies), else it asks again every `interval`, and takes over."""
+        waiting_said = False
+        while not self._stop.is_set():
+            try:
+                with self.store.hold(f"imap:{self.mailbox.key}") as mine:
+                    if mine:
+                        log.info("IMAP %s: this process polls it", self.mailbox.name)
+                        waiting_said = False
+                        self._poll()
+                        continue
+            except Exception as exc:  # the database is away, and the lease with it
+                log.warning("IMAP %s: its lease could not be asked for: %s",
+                            self.mailbox.name, exc)
+            if not waiting_said:
+                log.info("IMAP %s: another process polls it; standing by",
+                         self.mailbox.name)
+                waiting_said = True
+            self._stop.wait(max(self.interval, 0.1))
+
+    def _poll(self) -> None:
         """Connect, round, idle or wait, round …; on any failure reconnect after a delay."""
         failures = 0
         while not self._stop.is_set():

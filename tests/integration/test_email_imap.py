@@ -7,6 +7,7 @@ IDLEs when the server offers it (Dovecot does), else polls every YHTEYS_IMAP_INT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import ssl
@@ -20,6 +21,7 @@ import trustme
 from imapclient import IMAPClient
 from sqlalchemy import func, select
 
+from config.serve import imap_poller
 from inbox.imap_state import checkpoint, mailbox_key
 from inbox.models import RawInbound
 from tests.conftest import Service
@@ -230,6 +232,37 @@ async def test_mail_arriving_while_idling_is_imported_at_once(
         t.name.startswith("yhteys-imap") for t in threading.enumerate()), timeout=3)
     assert not [r for r in caplog.records if r.name == LOGGER and r.levelno >= logging.WARNING
                 and "in clear" not in r.getMessage()]
+
+
+async def test_one_process_polls_a_mailbox_and_another_takes_over_when_it_stops(
+        service: Service, imap_env: dict[str, str], caplog: pytest.LogCaptureFixture):
+    """A second serve's poller stands by while the first holds the mailbox's lease; when
+    the first stops (on PostgreSQL: its lock goes with its connection, as when killed),
+    the second polls, and nothing is imported twice."""
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    _append(imap_env, "Asiakkaan vuokrat maksamatta, 00940 Helsinki", "<lease-1@kela.fi>")
+    await service.restart(**imap_env)
+    await service.wait_contacts(lead, 1)
+    second = imap_poller(service.settings, service.running.system)
+    assert second is not None
+    standby = asyncio.get_running_loop().create_task(second.run())
+    try:
+        await _until("the second to stand by",
+                     lambda: _logged(caplog, "another process polls it; standing by"))
+        await _rounds(caplog, 2)  # the first goes on; the second has done none
+        assert second.rounds == 0
+        running = service.running
+        assert running.imap is not None
+        running.imap.cancel()  # the first poller stops
+        await _until("the second to take over", lambda: second.rounds > 0)
+        _append(imap_env, "Uusi asia, 00320 Helsinki", "<lease-2@kela.fi>")
+        await service.wait_contacts(lead, 2)
+        assert _raw_count(service) == 2
+    finally:
+        second.stop()
+        standby.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await standby
 
 
 async def test_an_unreachable_mailbox_does_not_stop_the_service(service: Service,
