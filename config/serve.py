@@ -201,24 +201,32 @@ async def start(settings: Settings) -> Running:
 
 
 async def _every_minute(system: System, rules: QueueRules) -> None:
-    """The timers: claims left unresolved go back to the queue, follow-ups due today are
-    raised (once: each is marked in the transaction that raises it) and key dates coming
-    closer raise urgency; settled log rows are sealed; the day's retention runs once;
-    stored mail whose job was lost (the queue was down) is queued again.
+    """The timers, once a minute in whichever serve takes the tick's lock first (the others
+    skip it): claims left unresolved go back to the queue, follow-ups due today are raised
+    (once: each is marked in the transaction that raises it) and key dates coming closer
+    raise urgency; settled log rows are sealed; the day's retention runs once; stored mail
+    whose job was lost (the queue was down) is queued again.
     Claiming and listing release stale claims too, so a missed tick loses nothing."""
     while True:
         try:
-            now = system.clock.now()
-            await system.store.call(release_stale_claims, now, rules)
-            await system.store.call(raise_due, now.astimezone(HELSINKI).date(), now,
-                                    system.case_vocabulary)
-            await system.store.call(seal, datetime.now(UTC))  # rows carry the real time
-            await system.store.call(retention.daily, now,
-                                    system.settings.retention_rules)
-            await _queue_waiting_mail(system, datetime.now(UTC) - MAIL_LOST_AFTER)
+            if await asyncio.to_thread(_tick, system, rules, system.clock.now()):
+                await _queue_waiting_mail(system, datetime.now(UTC) - MAIL_LOST_AFTER)
         except Exception:  # the database may be restarting: try again next minute
             log.exception("a timer failed")
         await asyncio.sleep(60)
+
+
+def _tick(system: System, rules: QueueRules, now: datetime) -> bool:
+    """One tick's database work, if no other process is doing this tick's now."""
+    store = system.store
+    with store.hold("timers") as mine:
+        if not mine:
+            return False
+        store.run(release_stale_claims, now, rules)
+        store.run(raise_due, now.astimezone(HELSINKI).date(), now, system.case_vocabulary)
+        store.run(seal, datetime.now(UTC))  # rows carry the real time
+        store.run(retention.daily, now, system.settings.retention_rules)
+        return True
 
 
 async def _abandon(runner: web.AppRunner, system: System) -> None:

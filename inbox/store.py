@@ -47,6 +47,11 @@ def sealer_of(session: Session) -> Sealer:
     return sealer
 
 
+def lease_key(name: str) -> int:
+    """The PostgreSQL advisory lock key of a `Store.hold` name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 class Store:
     def __init__(self, engine: Engine, factory: sessionmaker[Session], events: EventSink,
                  sealer: Sealer | None = None):
@@ -102,7 +107,7 @@ class Store:
                     with self._held_lock:
                         self._held.discard(name)
             return
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        key = lease_key(name)
         with self.engine.connect() as conn:
             held = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
             conn.commit()
