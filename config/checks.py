@@ -12,15 +12,19 @@ from channels.email.listener import SmtpListener
 from web.health import Check
 
 
-def redis_check(url: str) -> Check:
+class RedisCheck:
     """Redis carries the job queue and socket.io's rooms: without it mail still lands
     (stored before 250) but nothing moves on."""
-    client = Redis.from_url(url)
 
-    async def check() -> dict[str, Any]:
-        await client.ping()
+    def __init__(self, url: str):
+        self.client = Redis.from_url(url)
+
+    async def __call__(self) -> dict[str, Any]:
+        await self.client.ping()
         return {}
-    return check
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 def smtp_check(server: asyncio.base_events.Server, listener: SmtpListener) -> Check:

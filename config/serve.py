@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import signal
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +26,7 @@ from channels.phone import openapi as phone_openapi
 from channels.phone.http import PhoneChannel
 from channels.phone.telephony import TelephonyEvents
 from channels.phone.words import Speaker
-from config.checks import redis_check, smtp_check
+from config.checks import RedisCheck, smtp_check
 from config.jobs import InProcessJobs
 from config.ratelimit import RateLimit
 from config.settings import Settings
@@ -60,6 +63,7 @@ class Running:
     board: StatusBoard | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
     sio: socketio.AsyncServer | None = None
+    closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # at the end
     stopped: bool = False
 
     async def stop(self) -> None:
@@ -87,7 +91,26 @@ class Running:
         await self.runner.cleanup()
         if isinstance(self.system.jobs, InProcessJobs):
             await self.system.jobs.drain()
+        for close in self.closing:
+            await close()
         await asyncio.to_thread(self.system.store.engine.dispose)
+
+
+async def _close_redis_manager(sio: socketio.AsyncServer) -> None:
+    """socket.io's Redis manager has no close of its own: its listening task would live on
+    (and its Redis connection, until the garbage collector finds it in whatever thread)."""
+    manager = sio.manager
+    if not isinstance(manager, socketio.AsyncRedisManager):
+        return
+    listener = getattr(manager, "thread", None)  # what start_background_task gave it
+    if isinstance(listener, asyncio.Task):
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await listener
+    for client in (manager.pubsub, manager.redis):
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
 
 def _loop_subscriber(loop: asyncio.AbstractEventLoop, inbox: InboxNamespace,
@@ -139,8 +162,12 @@ async def start(settings: Settings) -> Running:
     chat_api = ChatApi(system.store, system.clock.now, reference.hours,
                        settings.chat_handling_s, RateLimit(120).allow, catalogs)
     checks: dict[str, Check] = {}  # /healthz's; the SMTP listener's is added once it listens
+    closing: list[Callable[[], Awaitable[None]]] = [
+        functools.partial(_close_redis_manager, sio)]
     if settings.redis_url:
-        checks["redis"] = redis_check(settings.redis_url)
+        redis_check = RedisCheck(settings.redis_url)
+        checks["redis"] = redis_check
+        closing.append(redis_check.aclose)
     app = build_app(WebConfig(
         health_checks=checks,
         store=system.store, outbound=system.outbound,
@@ -197,7 +224,7 @@ async def start(settings: Settings) -> Running:
     log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
              settings.smtp_host, smtp_port)
     return Running(system, runner, smtp, http_port, smtp_port, imap_task, chat, board,
-                   [clock_task, sweep_task], sio)
+                   [clock_task, sweep_task], sio, closing)
 
 
 async def _every_minute(system: System, rules: QueueRules) -> None:
