@@ -61,7 +61,8 @@ def _pending(session: Session, older_than: timedelta) -> list[tuple[int, str]]:
     rows = session.execute(
         select(Message.id, Conversation.channel)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(Message.direction == "out", Message.delivery_state == "pending",
+        .where(Message.direction == "out",
+               Message.delivery_state.in_(("pending", "retrying")),  # see redeliver_pending
                Message.at < cutoff)
     )
     return [(mid, channel) for mid, channel in rows]
@@ -93,7 +94,9 @@ class Outbound:
         self.dispatch(channel, message_id)
 
     async def redeliver_pending(self, older_than: timedelta = timedelta(seconds=0)) -> int:
-        """Hand again replies a crash left pending between commit and delivery."""
+        """Hand again replies a crash left pending between commit and delivery, or waiting
+        for a retry (the embedded default's waits live in memory; with rq a retry scheduled
+        in Redis may meet this one, and the send's lease lets one of them send)."""
         pending = await self.store.call(_pending, older_than)
         for message_id, channel in pending:
             self.dispatch(channel, message_id)
