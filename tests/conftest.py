@@ -97,6 +97,26 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def until_healthy(url: str, proc: subprocess.Popen[bytes] | None = None,
+                        timeout: float = 30) -> None:
+    """Until a serve process answers /healthz with 200 (its start runs the migrations);
+    if it exits first, fail with the end of what it said."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                out, err = proc.communicate()
+                raise AssertionError((err or out or b"").decode()[-3000:])
+            try:
+                async with http.get(url + "/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"serve did not answer /healthz within {timeout:g} s")
+
+
 def peer_loop() -> asyncio.AbstractEventLoop:
     """The event loop of a server that stands for someone else's (a relay, in its own
     thread), out of asyncio's debug mode: the mode's thread check is for our code, and it

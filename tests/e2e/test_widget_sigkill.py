@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.conftest import BACKEND, Relay, free_port, reset_database
+from tests.conftest import BACKEND, Relay, free_port, reset_database, until_healthy
 from tests.e2e.widget_site import LABELS, HostSite, open_widget, start_chat
 
 pytestmark = pytest.mark.browser
@@ -40,19 +39,7 @@ class ServeProcess:
         self.proc = subprocess.Popen([sys.executable, "-m", "config.cli", "serve"],
                                      env={**os.environ, **self.env},
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 30
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise AssertionError(self.proc.communicate()[1].decode()[-3000:])
-                try:
-                    async with http.get(self.url + "/healthz") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("serve did not answer /healthz within 30 s")
+        await until_healthy(self.url, self.proc)
 
     def kill(self) -> None:
         assert self.proc is not None

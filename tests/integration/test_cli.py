@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import BACKEND, Service, free_port, reset_database
+from tests.conftest import BACKEND, Service, free_port, reset_database, until_healthy
 from tests.integration.test_email import mail
 from tests.integration.test_web_security import browser, log_in
 
@@ -106,15 +106,9 @@ async def test_serve_as_a_process_routes_a_mail_end_to_end(tmp_path: Path,
     proc = subprocess.Popen([sys.executable, "-m", "config.cli", "serve"], env=env,
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
+        url = f"http://127.0.0.1:{http_port}"
+        await until_healthy(url, proc)
         async with aiohttp.ClientSession() as http:
-            url = f"http://127.0.0.1:{http_port}"
-            for _ in range(100):
-                try:
-                    async with http.get(url + "/healthz") as r:
-                        if r.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
             if BACKEND != "postgres":
                 assert (tmp_path / "var" / "yhteys.db").exists()
 

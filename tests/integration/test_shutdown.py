@@ -11,25 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import aiohttp
 import socketio
 
-from tests.conftest import free_port
+from tests.conftest import free_port, until_healthy
 
 GRACE_S = 10  # Kubernetes' and docker compose's default
-
-
-async def _healthy(url: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(200):
-            try:
-                async with http.get(url + "/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError("serve never became healthy")
 
 
 async def test_sigterm_stops_serve_in_time_with_residents_connected(tmp_path: Path):
@@ -42,7 +28,7 @@ async def test_sigterm_stops_serve_in_time_with_residents_connected(tmp_path: Pa
     residents: list[socketio.AsyncClient] = []
     gone = asyncio.Event()
     try:
-        await _healthy(url)
+        await until_healthy(url, proc)
         for _ in range(3):
             client = socketio.AsyncClient(reconnection=False)
             client.on("disconnect", gone.set, namespace="/chat")
