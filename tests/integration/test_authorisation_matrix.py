@@ -30,6 +30,7 @@ PUBLIC = {
     ("GET", "/api/v1/openapi.json"), ("POST", "/api/v1/callbacks"),
     ("GET", "/api/v1/callbacks/windows"), ("GET", "/api/v1/chat/availability"),
     ("POST", "/api/v1/telephony/events"),  # signed by the phone system (HMAC)
+    ("GET", "/metrics"),  # counts and timings for Prometheus: nothing of anyone (below)
 }
 PUBLIC_PREFIXES = ("/static", "/vendor/", "/socket.io/")  # files; the chat socket checks its own
 # Staff routes that name no record of a resident: any signed-in staff member (leads-only ones
@@ -198,6 +199,9 @@ async def test_the_unauthenticated_get_nothing_personal(service: Service, world:
         if not refused or any(m in text for m in MARKERS):
             wrong.append(f"{method} {template} → {status}")
     assert wrong == []
+    for operators in ("/healthz", "/metrics"):  # open to the orchestrator and Prometheus
+        status, text, _ = await call(service, "GET", operators, None)
+        assert status == 200 and not any(m in text for m in MARKERS), operators
 
 
 async def test_another_areas_counsellor_reads_and_changes_nothing(service: Service,
