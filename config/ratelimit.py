@@ -1,36 +1,57 @@
-"""A per-key sliding-window limit for the public edges (login, callbacks, chat connects)."""
+"""Per-key sliding-window limits for the public edges (login, callback requests, chat
+connects, the secure portal), counted by the `limits` library.
+
+With Redis (production) they are counted there, so N serve processes allow together what
+one would, and a restart forgets nothing; the embedded default counts in its memory. A
+limit on something that lives in one process only (a chat connection's messages) is
+always counted in memory: a Redis round trip per message would buy nothing.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections import deque
+from dataclasses import dataclass, field
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+log = logging.getLogger(__name__)
+WARN_EVERY_S = 60.0  # a Redis that is away is said once a minute, not per request
 
 
+@dataclass
 class RateLimit:
-    """At most `limit` events per `window` seconds for each key (a client address)."""
+    """At most `item.amount` events per `item`'s window for each key (a client address)."""
 
-    def __init__(self, limit: int, window: float = 60.0, max_keys: int = 100_000):
-        self.limit = limit
-        self.window = window
-        self.max_keys = max_keys
-        self.events: dict[str, deque[float]] = {}
+    limiter: MovingWindowRateLimiter
+    name: str
+    item: RateLimitItem
+    _warned: float = field(default=-WARN_EVERY_S, repr=False)
 
     def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        if key not in self.events and len(self.events) >= self.max_keys:
-            self._forget_idle(now)  # memory stays bounded under a flood of addresses
-        seen = self.events.setdefault(key, deque())
-        while seen and now - seen[0] > self.window:
-            seen.popleft()
-        if len(seen) >= self.limit:
-            return False
-        seen.append(now)
-        return True
+        try:
+            return bool(self.limiter.hit(self.item, self.name, key))
+        except Exception as exc:  # Redis away: the edge stays open (the login keeps its
+            now = time.monotonic()  # own throttle in the database), and says so
+            if now - self._warned >= WARN_EVERY_S:
+                self._warned = now
+                log.warning("rate limit %s not counted (%s: %s): allowing", self.name,
+                            type(exc).__name__, exc)
+            return True
 
-    def _forget_idle(self, now: float) -> None:
-        """Drop keys with nothing in the window; if a flood keeps them all busy, start over."""
-        idle = [k for k, seen in self.events.items() if not seen or now - seen[-1] > self.window]
-        for key in idle:
-            del self.events[key]
-        if len(self.events) >= self.max_keys:
-            self.events.clear()
+
+class RateLimits:
+    def __init__(self, redis_url: str | None):
+        self.memory = MovingWindowRateLimiter(MemoryStorage())
+        self.shared = (MovingWindowRateLimiter(storage_from_string(redis_url))
+                       if redis_url else self.memory)
+
+    def per(self, name: str, limit: int, window_s: int = 60) -> RateLimit:
+        """A limit counted across processes (in memory in the embedded default)."""
+        return RateLimit(self.shared, name, RateLimitItemPerSecond(limit, window_s))
+
+    def local(self, name: str, limit: int, window_s: int = 60) -> RateLimit:
+        """A limit on what lives in this process only."""
+        return RateLimit(self.memory, name, RateLimitItemPerSecond(limit, window_s))

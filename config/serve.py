@@ -28,7 +28,7 @@ from channels.phone.telephony import TelephonyEvents
 from channels.phone.words import Speaker
 from config.checks import RedisCheck, smtp_check
 from config.jobs import InProcessJobs
-from config.ratelimit import RateLimit
+from config.ratelimit import RateLimits
 from config.settings import Settings
 from config.system import System, build_system
 from inbox import retention
@@ -137,13 +137,14 @@ async def start(settings: Settings) -> Running:
         if chat is not None:
             await chat.emit_status(conversation_id, status)
 
+    limits = RateLimits(settings.redis_url)
     board = StatusBoard(system.store, emit_status, system.clock.now, reference.hours,
                         settings.chat_handling_s)
     inbox = InboxNamespace(system.store, settings.allowed_origins)
-    chat = ChatNamespace(system.store, system.router, ChatLimits(RateLimit(60).allow,
-                                                                 RateLimit(30).allow),
-                         settings.secret_key, frozenset(reference.reasons), board,
-                         inbox.broadcast)
+    chat_limits = ChatLimits(limits.per("chat.connect", 60).allow,
+                             limits.local("chat.message", 30).allow)  # per connection
+    chat = ChatNamespace(system.store, system.router, chat_limits, settings.secret_key,
+                         frozenset(reference.reasons), board, inbox.broadcast)
     inbox.chat_presence, inbox.chat_typing = chat.presence, chat.counsellor_typing
     sio.register_namespace(inbox)
     sio.register_namespace(chat)
@@ -154,13 +155,14 @@ async def start(settings: Settings) -> Running:
         system.jobs.start(loop)
     catalogs = Catalogs.load()
     rules = settings.callback_rules
-    phone = PhoneChannel(system.store, system.router, require_staff, RateLimit(10).allow,
+    phone = PhoneChannel(system.store, system.router, require_staff,
+                         limits.per("callback.request", 10).allow,
                          system.clock.now, reference.hours,
                          Speaker(catalogs.gettext, request_language), rules)
     telephony = TelephonyEvents(system.store, system.router, settings.telephony_secret,
                                 system.clock.now, inbox.broadcast, rules)
     chat_api = ChatApi(system.store, system.clock.now, reference.hours,
-                       settings.chat_handling_s, RateLimit(120).allow, catalogs)
+                       settings.chat_handling_s, limits.per("chat.api", 120).allow, catalogs)
     checks: dict[str, Check] = {}  # /healthz's; the SMTP listener's is added once it listens
     closing: list[Callable[[], Awaitable[None]]] = [
         functools.partial(_close_redis_manager, sio)]
@@ -172,7 +174,7 @@ async def start(settings: Settings) -> Running:
         health_checks=checks,
         store=system.store, outbound=system.outbound,
         allowed_origins=settings.allowed_origins, cookie_secure=settings.cookie_secure,
-        allow_login=RateLimit(20).allow, node_modules=ROOT / "node_modules",
+        allow_login=limits.per("login", 20).allow, node_modules=ROOT / "node_modules",
         labels={"who": system.reference.who_contacted, "reasons": system.reference.reasons,
                 "steps": system.reference.rent_debt_steps},
         extra_routes=[*phone.routes(), *telephony.routes(), *chat_api.routes()],
@@ -186,8 +188,9 @@ async def start(settings: Settings) -> Running:
                          demo_logins=settings.database_url.startswith("sqlite")),
         portal=SecurePortal(system.store, system.router, system.jobs, settings.secret_key,
                             system.clock.now, catalogs, settings.cookie_secure,
-                            settings.privacy_url, RateLimit(5, 3600).allow,
-                            RateLimit(10, 3600).allow, limits=system.email_jobs.limits),
+                            settings.privacy_url, limits.per("secure.code", 5, 3600).allow,
+                            limits.per("secure.new", 10, 3600).allow,
+                            limits=system.email_jobs.limits),
     ))
     sio.attach(app)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_S)

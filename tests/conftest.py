@@ -28,6 +28,7 @@ from pathlib import Path
 import aiohttp
 import pyotp
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -221,6 +222,18 @@ def worker(base_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
         proc.kill()
 
 
+def forget_rate_limits(url: str) -> None:
+    """The shared rate limits live in Redis, which the tests share: each test starts
+    with none counted, as each starts with an empty database."""
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match="LIMITS:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 def reset_database(url: str) -> None:
     """Empty every table (the schema stays) so each test starts from nothing.
 
@@ -327,6 +340,7 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
     env = dict(base_env)
     if BACKEND == "postgres":
         reset_database(env["YHTEYS_DATABASE_URL"])
+        forget_rate_limits(env["YHTEYS_REDIS_URL"])
     else:
         env["YHTEYS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'yhteys.db'}"
     relay.messages.clear()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from inbox.models import AccessLog, CallbackRequest, CallLog, Contact, Resident
-from tests.conftest import Service
+from tests.conftest import BACKEND, Service
 
 MOBILE = "040 123 4567"
 MOBILE_E164 = "+358401234567"
@@ -298,6 +298,17 @@ async def test_eleventh_callback_request_in_a_minute_is_429(service: Service):
         await assert_problem(r, 429)
     assert await count(service, CallbackRequest) == 10
     assert await count(service, Contact) == 10
+
+
+async def test_the_limit_is_counted_where_every_serve_sees_it(service: Service):
+    """With Redis (production) the count is shared by every serve process and survives a
+    restart; the embedded default (one process) counts in its memory, a restart forgets."""
+    for i in range(10):
+        status, body = await ask_callback(service, text=f"Vuokravelka {i}")
+        assert status == 201, (i, body)
+    await service.restart()
+    status, _ = await ask_callback(service, text="Uudelleenkäynnistyksen jälkeen")
+    assert status == (429 if BACKEND == "postgres" else 201)
 
 
 async def test_reading_the_callback_queue_is_access_logged(service: Service):

@@ -1,33 +1,35 @@
-"""The public edges' rate limit: per key, sliding window, bounded memory."""
+"""The public edges' rate limits (the `limits` library): per key and per limit, and a
+limit store that is away lets the edge work rather than shutting residents out."""
 
 from __future__ import annotations
 
-from config.ratelimit import RateLimit
+import logging
+
+import pytest
+
+from config.ratelimit import RateLimits
+from tests.conftest import free_port
 
 
-def test_each_key_gets_its_own_window():
-    limit = RateLimit(2, window=60)
-    assert [limit.allow("a"), limit.allow("a"), limit.allow("a")] == [True, True, False]
-    assert limit.allow("b")
+def test_each_key_and_each_limit_counts_on_its_own():
+    limits = RateLimits(None)
+    login = limits.per("login", 2)
+    assert [login.allow("a"), login.allow("a"), login.allow("a")] == [True, True, False]
+    assert login.allow("b")
+    assert limits.per("callback.request", 1).allow("a")  # another limit, another count
 
 
-def test_the_window_slides(monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr("config.ratelimit.time.monotonic", lambda: now[0])
-    limit = RateLimit(1, window=10)
-    assert limit.allow("a") and not limit.allow("a")
-    now[0] += 11
-    assert limit.allow("a")
+def test_a_shared_limit_is_one_count_wherever_it_is_asked():
+    """Two serve processes' limits of one name count together (here: one store)."""
+    limits = RateLimits(None)
+    first, second = limits.per("login", 2), limits.per("login", 2)
+    assert first.allow("a") and second.allow("a")
+    assert not first.allow("a") and not second.allow("a")
 
 
-def test_idle_keys_are_forgotten_but_busy_ones_keep_their_count(monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr("config.ratelimit.time.monotonic", lambda: now[0])
-    limit = RateLimit(1, window=10, max_keys=4)
-    assert limit.allow("old")
-    now[0] += 20
-    for key in ("a", "b", "c"):
-        assert limit.allow(key)
-    assert limit.allow("d")  # over max_keys: "old" is idle and goes
-    assert "old" not in limit.events
-    assert not limit.allow("a")  # a busy key keeps its count
+def test_redis_away_allows_and_says_so_once(caplog: pytest.LogCaptureFixture):
+    limit = RateLimits(f"redis://127.0.0.1:{free_port()}/0").per("login", 1)
+    with caplog.at_level(logging.WARNING, logger="config.ratelimit"):
+        assert all(limit.allow("a") for _ in range(5))
+    warned = [r for r in caplog.records if "not counted" in r.getMessage()]
+    assert len(warned) == 1
