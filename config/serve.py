@@ -84,8 +84,7 @@ class Running:
             await self.chat.close()
         self.smtp.close()
         if self.sio is not None:
-            if self.sio.eio.sockets:  # (engine.io's "all" fails on none)
-                await self.sio.eio.disconnect()  # every client of this serve: sockets close
+            await _say_goodbye(self.sio)
             await self.sio.shutdown()
         await self.smtp.wait_closed()
         await self.runner.cleanup()
@@ -94,6 +93,16 @@ class Running:
         for close in self.closing:
             await close()
         await asyncio.to_thread(self.system.store.engine.dispose)
+
+
+async def _say_goodbye(sio: socketio.AsyncServer) -> None:
+    """Every client of this serve is disconnected (its disconnect handlers run; a widget
+    reconnects to another serve). Nobody waits for a client to read its goodbye: engine.io's
+    own disconnect-all does, for ever for a browser gone mid-poll. aiohttp's cleanup then
+    closes what is left of the connections."""
+    for socket in list(sio.eio.sockets.values()):
+        with contextlib.suppress(Exception):  # one client's trouble stops no other's goodbye
+            await socket.close(wait=False)
 
 
 async def _close_redis_manager(sio: socketio.AsyncServer) -> None:

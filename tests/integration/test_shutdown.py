@@ -4,6 +4,7 @@ open or not: an orchestrator that waits longer than its grace sends SIGKILL."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import socketio
 
 from tests.conftest import free_port, until_healthy
@@ -29,6 +31,14 @@ async def test_sigterm_stops_serve_in_time_with_residents_connected(tmp_path: Pa
     gone = asyncio.Event()
     try:
         await until_healthy(url, proc)
+        # A resident whose browser went away mid-poll: engine.io has a packet for it that
+        # nobody will ever read (its disconnect-all would wait for that read for ever).
+        async with aiohttp.ClientSession(headers={"Origin": url}) as http:
+            polling = f"{url}/socket.io/?EIO=4&transport=polling"
+            async with http.get(polling) as r:
+                sid = json.loads((await r.text())[1:])["sid"]
+            async with http.post(f"{polling}&sid={sid}", data="40/chat,") as r:
+                assert r.status == 200
         for _ in range(3):
             client = socketio.AsyncClient(reconnection=False)
             client.on("disconnect", gone.set, namespace="/chat")
