@@ -60,7 +60,9 @@ async def test_queue_positions_move_and_the_resident_is_told_who_joined(open_now
     assert moved["state"] == "queued" and moved["expected_wait_s"] == 300
     [reply] = await first.wait(first.messages, 1)
     assert reply["name"] == "Irma" and reply["seq"] == 2 and reply["sender"] == "counsellor"
-    assert first.events[:2] == ["status", "message"]  # "Irma has joined", then her words
+    # "Irma has joined", then her words (a queue update may come before both)
+    before_words = first.events.index("message")
+    assert joined in first.statuses[:before_words]
     await first.close()
     await second.close()
 

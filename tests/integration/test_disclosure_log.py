@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from inbox.audit import seal, verify
 from inbox.disclosures import LIMIT
+from inbox.hours import HELSINKI
 from inbox.models import AccessLog
 from tests.conftest import Service
 from tests.integration.test_email import mail, send
@@ -86,7 +87,7 @@ async def test_only_auditors_read_the_logs_and_their_reading_is_logged(service: 
 async def test_a_residents_log_report_as_json_csv_and_pdf(service: Service):
     detail, _, auditor = await resident_with_a_secure_reply(service)
     resident = detail["resident"]["id"]
-    today = datetime.now(UTC).date().isoformat()
+    today = datetime.now(HELSINKI).date().isoformat()  # the period is a Helsinki one
     path = f"/api/v1/residents/{resident}/access-log?from={today}&to={today}"
     report = await service.get_json(path, auditor)
     assert report["resident"]["id"] == resident and report["uses"]
