@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import signal
 import ssl
@@ -29,6 +28,7 @@ from channels.phone.words import Speaker
 from config.checks import RedisCheck, smtp_check
 from config.jobs import InProcessJobs
 from config.ratelimit import RateLimits
+from config.rooms import SharedRooms
 from config.settings import Settings
 from config.system import System, build_system
 from inbox import retention
@@ -105,23 +105,6 @@ async def _say_goodbye(sio: socketio.AsyncServer) -> None:
             await socket.close(wait=False)
 
 
-async def _close_redis_manager(sio: socketio.AsyncServer) -> None:
-    """socket.io's Redis manager has no close of its own: its listening task would live on
-    (and its Redis connection, until the garbage collector finds it in whatever thread)."""
-    manager = sio.manager
-    if not isinstance(manager, socketio.AsyncRedisManager):
-        return
-    listener = getattr(manager, "thread", None)  # what start_background_task gave it
-    if isinstance(listener, asyncio.Task):
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await listener
-    for client in (manager.pubsub, manager.redis):
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.aclose()
-
-
 def _loop_subscriber(loop: asyncio.AbstractEventLoop, inbox: InboxNamespace,
                      board: StatusBoard) -> Any:
     """Events come from worker threads; socket.io emits must happen on the loop."""
@@ -135,7 +118,7 @@ async def start(settings: Settings) -> Running:
     loop = asyncio.get_running_loop()
     system = build_system(settings)
     await asyncio.to_thread(system.prepare_database)
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = SharedRooms(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager,
                                cors_allowed_origins=[*settings.allowed_origins,
                                                      *settings.widget_origins])
@@ -173,8 +156,7 @@ async def start(settings: Settings) -> Running:
     chat_api = ChatApi(system.store, system.clock.now, reference.hours,
                        settings.chat_handling_s, limits.per("chat.api", 120).allow, catalogs)
     checks: dict[str, Check] = {}  # /healthz's; the SMTP listener's is added once it listens
-    closing: list[Callable[[], Awaitable[None]]] = [
-        functools.partial(_close_redis_manager, sio)]
+    closing: list[Callable[[], Awaitable[None]]] = [manager.aclose] if manager else []
     if settings.redis_url:
         redis_check = RedisCheck(settings.redis_url)
         checks["redis"] = redis_check

@@ -40,6 +40,17 @@ from inbox.staff import add_staff, create_token
 from inbox.totp import set_secret
 
 BACKEND = os.environ.get("YHTEYS_TEST_BACKEND", "sqlite")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of the production shape (marked `shared`: several processes sharing PostgreSQL
+    and Redis) have nothing to test in the embedded default: not collected there."""
+    if BACKEND == "postgres":
+        return
+    shared = [item for item in items if item.get_closest_marker("shared")]
+    if shared:
+        config.hook.pytest_deselected(items=shared)
+        items[:] = [item for item in items if not item.get_closest_marker("shared")]
 ROOT = Path(__file__).resolve().parent.parent
 
 

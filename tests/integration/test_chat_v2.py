@@ -25,14 +25,15 @@ def open_now(service: Service) -> Service:
     return service
 
 
-async def staff_socket(service: Service, token: str
+async def staff_socket(service: Service, token: str, origin: str | None = None
                        ) -> tuple[socketio.AsyncClient, list[dict[str, Any]]]:
-    """A counsellor's /inbox connection and the list of events it receives."""
+    """A counsellor's /inbox connection and the list of events it receives (`origin`: the
+    page's, when it is not this serve's own)."""
     seen: list[dict[str, Any]] = []
     inbox = socketio.AsyncClient(reconnection=False)
     inbox.on("event", seen.append, namespace="/inbox")
     await inbox.connect(service.url, namespaces=["/inbox"], transports=["websocket"],
-                        headers={"Origin": service.url}, auth={"token": token})
+                        headers={"Origin": origin or service.url}, auth={"token": token})
     return inbox, seen
 
 
