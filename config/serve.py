@@ -25,6 +25,7 @@ from channels.phone import openapi as phone_openapi
 from channels.phone.http import PhoneChannel
 from channels.phone.telephony import TelephonyEvents
 from channels.phone.words import Speaker
+from config.chat_redis import RedisPresence, RedisToldStatuses
 from config.checks import RedisCheck, smtp_check
 from config.jobs import InProcessJobs
 from config.ratelimit import RateLimits
@@ -130,13 +131,15 @@ async def start(settings: Settings) -> Running:
             await chat.emit_status(conversation_id, status)
 
     limits = RateLimits(settings.redis_url)
+    presence, told = ((RedisPresence(settings.redis_url), RedisToldStatuses(settings.redis_url))
+                      if settings.redis_url else (None, None))
     board = StatusBoard(system.store, emit_status, system.clock.now, reference.hours,
-                        settings.chat_handling_s)
+                        settings.chat_handling_s, told=told)
     inbox = InboxNamespace(system.store, settings.allowed_origins)
     chat_limits = ChatLimits(limits.per("chat.connect", 60).allow,
                              limits.local("chat.message", 30).allow)  # per connection
     chat = ChatNamespace(system.store, system.router, chat_limits, settings.secret_key,
-                         frozenset(reference.reasons), board, inbox.broadcast)
+                         frozenset(reference.reasons), board, inbox.broadcast, presence)
     inbox.chat_presence, inbox.chat_typing = chat.presence, chat.counsellor_typing
     sio.register_namespace(inbox)
     sio.register_namespace(chat)

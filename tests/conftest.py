@@ -233,12 +233,13 @@ def worker(base_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
         proc.kill()
 
 
-def forget_rate_limits(url: str) -> None:
-    """The shared rate limits live in Redis, which the tests share: each test starts
-    with none counted, as each starts with an empty database."""
+def forget_shared_counts(url: str) -> None:
+    """The shared rate limits and live-chat counts live in Redis, which the tests share:
+    each test starts with none counted, as each starts with an empty database."""
     client = redis.Redis.from_url(url)
     try:
-        keys = list(client.scan_iter(match="LIMITS:*", count=1000))
+        keys = [key for pattern in ("LIMITS:*", "yhteys:chat:*")
+                for key in client.scan_iter(match=pattern, count=1000)]
         if keys:
             client.delete(*keys)
     finally:
@@ -351,7 +352,7 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
     env = dict(base_env)
     if BACKEND == "postgres":
         reset_database(env["YHTEYS_DATABASE_URL"])
-        forget_rate_limits(env["YHTEYS_REDIS_URL"])
+        forget_shared_counts(env["YHTEYS_REDIS_URL"])
     else:
         env["YHTEYS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'yhteys.db'}"
     relay.messages.clear()

@@ -35,6 +35,10 @@ def _chat_of(session: Session, who: Principal, contact_id: int) -> int | None:
     return contact.conversation_id if contact.channel == "chat" else None
 
 
+
+async def _nobody(conversation_id: int) -> str:
+    return "gone"  # until the chat channel is wired in
+
 class InboxNamespace(socketio.AsyncNamespace):
     """Staff join their rooms on connect; an unauthenticated connection is refused, and so
     is one from a page that is not ours (the widget's host sites may open /chat only)."""
@@ -43,7 +47,7 @@ class InboxNamespace(socketio.AsyncNamespace):
         super().__init__(NAMESPACE)
         self.store = store
         self.allowed_origins = allowed_origins
-        self.chat_presence: Callable[[int], str] = lambda conversation_id: "gone"
+        self.chat_presence: Callable[[int], Awaitable[str]] = _nobody
         self.chat_typing: Callable[[int, str | None], Awaitable[None]] | None = None
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
@@ -77,7 +81,7 @@ class InboxNamespace(socketio.AsyncNamespace):
         conversation_id = await self._conversation(sid, data)
         if conversation_id is None:
             return {"error": "not a chat contact of yours", "code": "not_found"}
-        return {"state": self.chat_presence(conversation_id)}
+        return {"state": await self.chat_presence(conversation_id)}
 
     async def on_typing(self, sid: str, data: Any) -> None:
         conversation_id = await self._conversation(sid, data)

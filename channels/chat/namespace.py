@@ -20,6 +20,7 @@ from typing import Any
 import socketio
 from sqlalchemy.exc import IntegrityError
 
+from channels.chat.sharing import LocalPresence, Presence
 from channels.chat.status import StatusBoard
 from channels.chat.validate import Refusal, Start, client_id_of, start_of, storable, text_of
 from inbox.chat import contact_of_conversation, end_by_resident, is_ended, replay
@@ -52,7 +53,8 @@ class ChatLimits:
 class ChatNamespace(socketio.AsyncNamespace):
     def __init__(self, store: Store, router: Router, limits: ChatLimits, token_key: bytes,
                  topics: frozenset[int], board: StatusBoard,
-                 to_staff: Callable[[dict[str, Any]], Awaitable[None]]):
+                 to_staff: Callable[[dict[str, Any]], Awaitable[None]],
+                 presence: Presence | None = None):
         super().__init__(NAMESPACE)
         self.store = store
         self.router = router
@@ -61,7 +63,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         self.topics = topics
         self.board = board
         self.to_staff = to_staff
-        self.present: dict[int, set[str]] = {}  # conversation -> connected sids
+        self.present: dict[int, set[str]] = {}  # conversation -> sids on this serve
+        self.shared_presence: Presence = presence or LocalPresence()  # on every serve
         self._typing_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -78,7 +81,8 @@ class ChatNamespace(socketio.AsyncNamespace):
                 sids.discard(sid)
                 if not sids:
                     del self.present[conversation_id]
-                    await self._tell_staff(conversation_id, "chat.presence", state="gone")
+                    if await self.shared_presence.leave(conversation_id):
+                        await self._tell_staff(conversation_id, "chat.presence", state="gone")
 
     # --- events ---------------------------------------------------------------------------
     async def on_start(self, sid: str, data: Any) -> dict[str, Any]:
@@ -185,8 +189,10 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def counsellor_typing(self, conversation_id: int, name: str | None) -> None:
         await self.emit("typing", {"name": name}, room=room(conversation_id))
 
-    def presence(self, conversation_id: int) -> str:
-        return "online" if self.present.get(conversation_id) else "gone"
+    async def presence(self, conversation_id: int) -> str:
+        here = bool(self.present.get(conversation_id))
+        return "online" if here or await self.shared_presence.online(conversation_id) \
+            else "gone"
 
     async def emit_status(self, conversation_id: int, status: dict[str, Any]) -> None:
         await self.emit("status", status, room=room(conversation_id))
@@ -220,7 +226,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         sids = self.present.setdefault(conversation_id, set())
         first = not sids
         sids.add(sid)
-        if first:
+        if first and await self.shared_presence.arrive(conversation_id):
             await self._tell_staff(conversation_id, "chat.presence", state="online")
 
     async def _tell_staff(self, conversation_id: int, kind: str, **extra: Any) -> None:
@@ -234,3 +240,4 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        await self.shared_presence.close()

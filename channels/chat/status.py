@@ -1,7 +1,8 @@
 """The `status` each waiting resident sees: queued (with position and expected wait),
 assigned, offline or closed. Recomputed shortly after any chat contact changes (debounced,
 as RocketChat does, so a burst of events costs one query) and once a minute for the clock
-(opening and closing hours); emitted only to conversations whose status changed.
+(opening and closing hours); emitted only to conversations whose status changed. What
+was told is kept where every serve sees it (sharing.py), so a change is told once.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from channels.chat.sharing import LocalToldStatuses, ToldStatuses
 from inbox.chat import statuses
 from inbox.hours import ServiceHours
 from inbox.store import Store
@@ -22,14 +24,15 @@ Emit = Callable[[int, dict[str, Any]], Awaitable[None]]
 
 class StatusBoard:
     def __init__(self, store: Store, emit: Emit, clock: Callable[[], datetime],
-                 hours: ServiceHours, handling_s: int, debounce_s: float = 0.2):
+                 hours: ServiceHours, handling_s: int, debounce_s: float = 0.2,
+                 told: ToldStatuses | None = None):
         self.store = store
         self.emit = emit
         self.clock = clock
         self.hours = hours
         self.handling_s = handling_s
         self.debounce_s = debounce_s
-        self.last: dict[int, dict[str, Any]] = {}
+        self.told: ToldStatuses = told or LocalToldStatuses()
         self._dirty: set[int] = set()
         self._events: dict[int, str] = {}  # conversation -> an event to tell whatever changed
         self._scheduled: asyncio.TimerHandle | None = None
@@ -40,7 +43,7 @@ class StatusBoard:
         found = await self.store.call(statuses, {conversation_id}, self.clock(), self.hours,
                                       self.handling_s)
         status = found.get(conversation_id, {"state": "closed"})
-        self.last[conversation_id] = status
+        await self.told.swap(conversation_id, status)
         return status
 
     def poke(self, conversation_id: int | None = None, event: str | None = None) -> None:
@@ -77,28 +80,28 @@ class StatusBoard:
         dirty, self._dirty = self._dirty, set()
         events, self._events = self._events, {}
         try:
-            found = await self.store.call(statuses, dirty | set(self.last), self.clock(),
+            watched = await self.told.watched()
+            found = await self.store.call(statuses, dirty | watched, self.clock(),
                                           self.hours, self.handling_s)
+            for vanished in watched - set(found):  # its contact is gone (retention, erasure)
+                await self.told.forget(vanished)
+            await self._publish(found, events)
         except Exception:
             log.exception("chat status refresh failed")
-            return
-        await self._publish(found, events)
 
     async def _publish(self, found: dict[int, dict[str, Any]], events: dict[int, str]
                        ) -> None:
         for conversation_id, status in found.items():
-            before = self.last.get(conversation_id)
+            before = await self.told.swap(conversation_id, status)
             event = events.get(conversation_id)
             if (event is None and before is not None and before.get("state") != "assigned"
                     and status["state"] == "assigned"):
                 event = "joined"
-            if event:
-                status = {**status, "event": event}
             if status != before or event:
-                self.last[conversation_id] = status
-                await self.emit(conversation_id, status)
+                await self.emit(conversation_id, {**status, "event": event} if event
+                                else status)
             if status["state"] == "closed":
-                self.last.pop(conversation_id, None)
+                await self.told.forget(conversation_id)
 
     async def run_clock(self, every_s: float = 60) -> None:
         """Opening and closing times change statuses without any event."""
@@ -111,3 +114,4 @@ class StatusBoard:
             self._scheduled.cancel()
         for task in list(self._tasks):
             task.cancel()
+        await self.told.close()

@@ -1,7 +1,8 @@
 """Two serve processes behave as one inbox (issue 10): socket.io rooms are shared through
 Redis, so a counsellor on serve A answers a resident connected to serve B, and what a
-worker routes reaches counsellors on every serve. A serve that stops leaves no Redis
-connection of its rooms behind."""
+worker routes reaches counsellors on every serve; a counsellor sees a resident on the other
+serve come and go; a queue moved on one serve is told to residents on the other, and each
+change once. A serve that stops leaves no Redis connection of its rooms behind."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from config.serve import start
 from config.settings import Settings
 from tests.conftest import Service
 from tests.integration.chat_client import ChatResident
-from tests.integration.test_chat_v2 import staff_socket
+from tests.integration.test_chat_v2 import START, TUESDAY_10, contacts, staff_socket
 from tests.integration.test_email import mail, send
 
 pytestmark = pytest.mark.shared
@@ -98,3 +99,48 @@ async def test_a_serve_that_stops_leaves_no_redis_connection_of_its_rooms(servic
     await inbox.disconnect()
     await other.running.stop()
     await until(lambda: rooms_connections(service) == before, timeout=3)
+
+
+async def test_a_counsellor_on_one_serve_sees_a_resident_on_the_other_come_and_go(
+        service: Service, serve_b: Service):
+    irma = service.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
+    inbox, seen = await staff_socket(service, irma)
+    resident = await ChatResident(serve_b, origin=service.url).connect()
+    await resident.call("start", START)
+    [contact] = await contacts(service, irma)
+    ask = {"contact_id": contact["id"]}
+    assert await inbox.call("presence", ask, namespace="/inbox") == {"state": "online"}
+    await resident.close()
+    await until(lambda: any(e.get("type") == "chat.presence" and e.get("state") == "gone"
+                            for e in seen))
+    assert await inbox.call("presence", ask, namespace="/inbox") == {"state": "gone"}
+    await inbox.disconnect()
+
+
+async def test_a_queue_moved_on_one_serve_is_told_on_the_other_and_once(
+        service: Service, serve_b: Service):
+    for serve in (service, serve_b):
+        serve.running.system.clock.set(TUESDAY_10)
+    irma = service.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
+    first = await ChatResident(service).connect()
+    second = await ChatResident(serve_b, origin=service.url).connect()
+    one = await first.call("start", START)
+    two = await second.call("start", {**START, "text": "Vuokra on rästissä"})
+    assert (one["position"], two["position"]) == (1, 2)
+    for serve in (service, serve_b):  # what each serve had to tell about the starts is told
+        assert serve.running.board is not None
+        await serve.running.board.refresh()
+    older = next(c for c in await contacts(service, irma) if c["summary"] == START["text"])
+    await service.post_json(f"/api/v1/contacts/{older['id']}/replies", {"text": "Hej!"},
+                            irma, status=201)
+    moved = await second.status_where(lambda s: s.get("position") == 1)  # told from A
+    assert moved["state"] == "queued"
+    await first.status_where(lambda s: s.get("event") == "joined")
+    for serve in (service, serve_b):  # both recompute, as the minute tick makes them
+        assert serve.running.board is not None
+        await serve.running.board.refresh()
+    await first.wait(first.messages, 1)
+    assert [s.get("event") for s in first.statuses].count("joined") == 1, first.statuses
+    assert [s.get("position") for s in second.statuses].count(1) == 1, second.statuses
+    await first.close()
+    await second.close()
