@@ -16,6 +16,7 @@ COPY web web
 RUN pip install --no-cache-dir .
 COPY --from=assets /app/node_modules node_modules
 USER yhteys
-ENV YHTEYS_HTTP_HOST=0.0.0.0 YHTEYS_SMTP_HOST=0.0.0.0
+# The code runs from site-packages, so the pages' npm packages are named, not found beside it.
+ENV YHTEYS_HTTP_HOST=0.0.0.0 YHTEYS_SMTP_HOST=0.0.0.0 YHTEYS_ASSETS_DIR=/app/node_modules
 EXPOSE 8080 2525
 CMD ["yhteys", "serve"]

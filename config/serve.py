@@ -38,7 +38,7 @@ from inbox.callbacks import QueueRules, release_stale_claims
 from inbox.followups import raise_due
 from inbox.hours import HELSINKI
 from inbox.raw import waiting_raw
-from web.app import WebConfig, build_app
+from web.app import FRONT_END, WebConfig, build_app
 from web.auth import require_staff
 from web.chat_api import ChatApi
 from web.health import Check
@@ -47,7 +47,6 @@ from web.inbox_ns import InboxNamespace
 from web.secure import SecurePortal
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parent.parent
 MAIL_LOST_AFTER = timedelta(minutes=2)  # stored mail not routed by then lost its job
 SHUTDOWN_S = 5.0  # what an in-flight HTTP request gets to finish once SIGTERM came
 
@@ -115,7 +114,17 @@ def _loop_subscriber(loop: asyncio.AbstractEventLoop, inbox: InboxNamespace,
     return publish
 
 
+def _front_end(assets: Path) -> Path:
+    """Pages without their styles and chat client would look served and be broken."""
+    missing = [f for f in FRONT_END.values() if not (assets / f).is_dir()]
+    if missing:
+        raise SystemExit(f"the front-end packages are missing from {assets} ({', '.join(missing)})"
+                         ": run `npm ci` there, or point YHTEYS_ASSETS_DIR at them")
+    return assets
+
+
 async def start(settings: Settings) -> Running:
+    assets = _front_end(settings.assets_dir)  # before anything that would need closing
     loop = asyncio.get_running_loop()
     system = build_system(settings)
     await asyncio.to_thread(system.prepare_database)
@@ -168,7 +177,7 @@ async def start(settings: Settings) -> Running:
         health_checks=checks,
         store=system.store, outbound=system.outbound,
         allowed_origins=settings.allowed_origins, cookie_secure=settings.cookie_secure,
-        allow_login=limits.per("login", 20).allow, node_modules=ROOT / "node_modules",
+        allow_login=limits.per("login", 20).allow, node_modules=assets,
         labels={"who": system.reference.who_contacted, "reasons": system.reference.reasons,
                 "steps": system.reference.rent_debt_steps},
         extra_routes=[*phone.routes(), *telephony.routes(), *chat_api.routes()],

@@ -24,6 +24,8 @@ def _hostport(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host or "127.0.0.1", int(port)
 
+CHECKOUT = Path(__file__).resolve().parent.parent  # where `npm ci` ran, in a checkout
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -58,6 +60,7 @@ class Settings:
     retired_secret_keys: tuple[bytes, ...] = ()  # still open what they sealed (rotation)
     trusted_authserv_ids: frozenset[str] = frozenset()  # border MTAs whose AR we believe
     dkim_dns: str | None = None  # host:port of the DNS server for DKIM keys (tests)
+    assets_dir: Path = CHECKOUT / "node_modules"  # the npm packages the pages load
     email_receipts: bool = True  # one automatic receipt per new email thread
     answer_days: int = 3  # what the receipt promises
     smtp_relay_tls: str | None = None  # starttls | tls: verified TLS to the relay
@@ -186,6 +189,7 @@ class Settings:
                 "YHTEYS_RETIRED_SECRET_KEYS", "").split(",") if k.strip()),
             public_url=(env.get("YHTEYS_PUBLIC_URL") or f"http://{http_host}:{http_port}"
                         ).rstrip("/"),
+            assets_dir=Path(env.get("YHTEYS_ASSETS_DIR") or CHECKOUT / "node_modules"),
             imap={k.removeprefix("YHTEYS_IMAP_").lower(): v for k, v in env.items()
                   if k.startswith("YHTEYS_IMAP_")} if env.get("YHTEYS_IMAP_HOST") else None,
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
+from sqlalchemy.orm import Session
 
 from channels.email.authenticity import PartnerCheck, dns_txt
 from channels.email.jobs import EmailJobs
@@ -19,7 +20,7 @@ from config.reference_data import ReferenceData, load_reference_data
 from config.settings import Settings
 from inbox.attachments import Limits
 from inbox.crypto import Sealer
-from inbox.db import make_engine, make_sessionmaker, migrate
+from inbox.db import make_engine, make_sessionmaker, migrate, one_at_a_time
 from inbox.outbound import Outbound
 from inbox.ports import Deliverers, EventSink, JobQueue
 from inbox.raw import seal_legacy
@@ -86,10 +87,15 @@ class System:
     def prepare_database(self) -> None:
         """Migrate and bring reference data in step with config (idempotent)."""
         migrate(self.store.engine)
-        self.store.run(sync_reference_data, self.reference.areas, self.reference.partners)
-        sealed = self.store.run(seal_legacy)
+        sealed = self.store.run(_prepare_data, self.reference)
         if sealed:
             log.info("sealed %s stored inputs and attachments under the current key", sealed)
+
+
+def _prepare_data(session: Session, reference: ReferenceData) -> int:
+    one_at_a_time(session)
+    sync_reference_data(session, reference.areas, reference.partners)
+    return seal_legacy(session)
 
 
 def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) -> System:

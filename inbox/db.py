@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -44,13 +44,22 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+PREPARING_LOCK = 7426001
+
+
+def one_at_a_time(conn: Connection | Session) -> None:
+    """Several serve processes may start at once on a new database: one prepares it (the
+    schema, then the reference data), the others wait for its commit and find it done."""
+    dialect = conn.dialect if isinstance(conn, Connection) else conn.get_bind().dialect
+    if dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PREPARING_LOCK})
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (same migrations on both engines)."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Several serve processes may start at once; one migrates, the others wait.
-            conn.execute(text("SELECT pg_advisory_xact_lock(7426001)"))
+        one_at_a_time(conn)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a clone of Yhteys for development and tests.
 #
-#   1. Debian packages the tests need (chromium, dovecot-imapd, swaks), only when missing.
+#   1. Debian packages the tests need (chromium, dovecot-imapd, swaks, nginx), only when
+#      missing; apt's lock is waited for (another apt may be running at boot).
 #   2. Python virtualenv in .venv with `pip install -e '.[dev]'`, redone only when
 #      pyproject.toml changed (sha256 stamp in .venv).
 #   3. Front-end packages from package.json / package-lock.json into node_modules,
@@ -24,7 +25,7 @@ hash_files() { cat "$@" | sha256sum | cut -d' ' -f1; }
 # --- 1. Debian packages -------------------------------------------------------------------
 # `setup.sh --run` (make run) skips the test tools; serving needs pango (WeasyPrint's letters).
 RUN_PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0)
-APT_PACKAGES=(chromium dovecot-imapd swaks "${RUN_PACKAGES[@]}")
+APT_PACKAGES=(chromium dovecot-imapd swaks nginx "${RUN_PACKAGES[@]}")
 [[ ${1:-} == --run ]] && APT_PACKAGES=("${RUN_PACKAGES[@]}")
 missing=()
 for pkg in "${APT_PACKAGES[@]+"${APT_PACKAGES[@]}"}"; do
@@ -37,8 +38,9 @@ if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]]; then
         log "installing Debian packages: ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+            "${missing[@]}" >/dev/null
     else
         log "WARNING: missing Debian packages: ${missing[*]}"
         log "         install them as root: apt-get install --no-install-recommends ${missing[*]}"

@@ -52,6 +52,8 @@ from web.widget import WidgetPages
 
 HERE = Path(__file__).parent
 
+FRONT_END = {"hds": "hds-core/lib", "sio": "socket.io-client/dist"}  # /vendor/<key>/: npm's
+
 
 @dataclass
 class WebConfig:
@@ -136,7 +138,6 @@ def build_app(cfg: WebConfig) -> web.Application:
     app.add_routes(WidgetPages(cfg.catalogs, cfg.widget_origins, cfg.privacy_url).routes())
     app.add_routes(CallbackPage(cfg.catalogs, cfg.privacy_url).routes())
     app.router.add_static("/static/", HERE / "static")
-    for name, folder in (("hds", "hds-core/lib"), ("sio", "socket.io-client/dist")):
-        if (cfg.node_modules / folder).is_dir():
-            app.router.add_static(f"/vendor/{name}/", cfg.node_modules / folder)
+    for name, folder in FRONT_END.items():
+        app.router.add_static(f"/vendor/{name}/", cfg.node_modules / folder)
     return app

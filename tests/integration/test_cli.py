@@ -58,6 +58,17 @@ async def test_cli_mistakes_get_a_clear_message_and_exit_2(service: Service, arg
     assert words in result.stderr and "Traceback" not in result.stderr
 
 
+async def test_serve_without_the_front_end_packages_says_so_and_stops(
+        service: Service, tmp_path: Path):
+    """Pages without their styles and chat client would look served and be broken."""
+    env = {**service.env, "YHTEYS_ASSETS_DIR": str(tmp_path), "YHTEYS_HTTP_PORT": "0",
+           "YHTEYS_SMTP_PORT": "0"}
+    result = await asyncio.to_thread(yhteys, env, "serve")
+    assert result.returncode != 0
+    assert f"front-end packages are missing from {tmp_path}" in result.stderr
+    assert "npm ci" in result.stderr and "Traceback" not in result.stderr
+
+
 async def test_demo_prints_logins_that_work(service: Service):
     """On the embedded default only: elsewhere its logins without a second factor would be
     a door into a shared database."""
