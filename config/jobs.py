@@ -10,13 +10,16 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+if TYPE_CHECKING:
+    from config.system import System
 
 log = logging.getLogger(__name__)
 QUEUE = "yhteys"
@@ -133,12 +136,16 @@ class RqJobs:
 
 
 @functools.cache
-def _worker_handlers() -> dict[str, Handler]:
-    """The job handlers of this worker process, wired once from the environment."""
+def worker_system() -> System:
+    """This worker process's wiring, built once from the environment."""
     from config.settings import Settings
     from config.system import build_worker_system
 
-    return build_worker_system(Settings.from_env()).job_handlers
+    return build_worker_system(Settings.from_env())
+
+
+def _worker_handlers() -> dict[str, Handler]:
+    return worker_system().job_handlers
 
 
 def run_job(job: str, *args: Any) -> None:

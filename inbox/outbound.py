@@ -56,7 +56,9 @@ def _retry(session: Session, who: Principal, contact_id: int, message_id: int) -
     return contact.channel
 
 
-def _pending(session: Session, older_than: timedelta) -> list[tuple[int, str]]:
+def unsent_replies(session: Session, older_than: timedelta = timedelta(0)
+                   ) -> list[tuple[int, str]]:
+    """Replies not yet delivered (pending, or waiting for a retry): (id, channel)."""
     cutoff = datetime.now(UTC) - older_than
     rows = session.execute(
         select(Message.id, Conversation.channel)
@@ -97,7 +99,7 @@ class Outbound:
         """Hand again replies a crash left pending between commit and delivery, or waiting
         for a retry (the embedded default's waits live in memory; with rq a retry scheduled
         in Redis may meet this one, and the send's lease lets one of them send)."""
-        pending = await self.store.call(_pending, older_than)
+        pending = await self.store.call(unsent_replies, older_than)
         for message_id, channel in pending:
             self.dispatch(channel, message_id)
         return len(pending)

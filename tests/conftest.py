@@ -147,11 +147,13 @@ class Relay:
         self.return_paths: list[str] = []  # the envelope MAIL FROM of each, in order
         self.reject: str | None = None  # an SMTP reply to give instead of accepting
         self.delay = 0.0  # seconds before answering DATA (a slow relay)
+        self.receiving = 0  # DATA sessions begun (a test can act while one is under way)
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port,
                                      loop=peer_loop())
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        self.receiving += 1
         if self.reject:
             return self.reject
         if self.delay:
@@ -359,6 +361,7 @@ async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
     relay.return_paths.clear()
     relay.reject = None
     relay.delay = 0.0
+    relay.receiving = 0
     for attempt in range(3):
         # A port found free may be taken (by any outgoing connection) before we bind it.
         env["YHTEYS_HTTP_PORT"], env["YHTEYS_SMTP_PORT"] = str(free_port()), str(free_port())

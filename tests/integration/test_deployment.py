@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 import yaml
 
 from tests.conftest import ROOT, Service, free_port, until_healthy
@@ -72,6 +73,7 @@ def yhteys_env(service: Service, proxy_url: str, var: Path) -> dict[str, str]:
         "YHTEYS_PUBLIC_URL": proxy_url,
         "YHTEYS_TRUSTED_PROXIES": "127.0.0.1",
     }
+    redis.Redis.from_url(ours["YHTEYS_REDIS_URL"]).flushdb()  # no jobs of a test before
     compose = COMPOSE["x-yhteys"]["environment"]
     assert set(compose) == set(ours), f"compose sets {set(compose) ^ set(ours)}: say it here"
     return {**os.environ, **ours, "YHTEYS_VAR_DIR": str(var), "YHTEYS_COOKIE_SECURE": "0",
