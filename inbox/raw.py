@@ -44,6 +44,13 @@ def store_raw(
     return existing, False
 
 
+def store_raws(session: Session, channel: str,
+               mails: list[tuple[str, dict[str, Any], bytes]]) -> list[tuple[int, bool]]:
+    """Several inputs in one transaction (the SMTP listener's group commit): one commit,
+    one fsync for all; the same key twice in one batch is stored once."""
+    return [store_raw(session, channel, key, envelope, data) for key, envelope, data in mails]
+
+
 @dataclass(frozen=True)
 class RawCopy:
     """A stored input with its bytes opened, for the job that parses it."""

@@ -14,8 +14,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from channels.email.intake import GroupCommit
 from inbox.ports import JobQueue
-from inbox.raw import store_raw
 from inbox.store import Store
 from router.identify import normalise_email
 
@@ -297,12 +297,12 @@ def idempotency_key(content: bytes) -> str:
 
 
 class EmailHandler:
-    """aiosmtpd hooks: RCPT checks the recipient, DATA commits then acknowledges."""
+    """aiosmtpd hooks: RCPT checks the recipient, DATA commits (with whatever other mail
+    arrived meanwhile: intake.py) then acknowledges."""
 
     def __init__(self, store: Store, jobs: JobQueue, accepts: Callable[[str], bool],
                  service_address: str, tls_only_domains: frozenset[str] = frozenset()):
-        self.store = store
-        self.jobs = jobs
+        self.intake = GroupCommit(store, jobs)  # stores, commits, then queues the routing
         self.accepts = accepts
         self.service_address = service_address
         # Partners whose mail carries personal data must not cross the network in clear.
@@ -348,18 +348,9 @@ class EmailHandler:
                 "peer": str(session.peer[0]) if session.peer else None,
                 "tls": session.ssl is not None}
         try:
-            raw_id, created = await self.store.call(
-                store_raw, "email", idempotency_key(content), meta, content
-            )
+            raw_id, _ = await self.intake.store_mail(idempotency_key(content), meta, content)
         except Exception:
-            log.exception("storing inbound mail failed")
-            return TRY_LATER
-        if created:
-            try:
-                self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
-            except Exception:  # stored durably: the timer queues it once the queue is back
-                log.warning("raw mail %s stored, but the job queue is unreachable", raw_id,
-                            exc_info=True)
+            return TRY_LATER  # logged where it failed
         return f"{OK} queued as {raw_id}"
 
 

@@ -1,5 +1,6 @@
 """The SMTP listener's edges over real sockets: connection limits, idle timeout, bounded
-logging under a flood, SMTPUTF8, postmaster, and an enhanced status code on every refusal."""
+logging under a flood, SMTPUTF8, postmaster, an enhanced status code on every refusal, and
+group commit (mail that arrives during a commit is stored in the next, and answered after)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import logging
 import re
 import smtplib
 import ssl
+import threading
 import time
 from email.message import EmailMessage
 from email.policy import SMTPUTF8
@@ -409,3 +411,49 @@ def test_every_reply_aiosmtpd_can_send_gets_an_enhanced_code_when_it_refuses():
         "552 5.3.4 Message exceeds the size limit of 10 bytes"
     assert enhanced("250 yhteys.test") == "250 yhteys.test"  # HELO's answer: no code
     assert enhanced("550 5.1.1 No such mailbox") == "550 5.1.1 No such mailbox"
+
+
+async def test_mail_arriving_during_a_commit_shares_the_next_and_waits_for_it(
+        service: Service, monkeypatch: pytest.MonkeyPatch):
+    """Group commit: while one mail's commit is under way (held here, as a busy database
+    would), four more arrive; they are stored together in one transaction, and none of
+    their senders hears 250 before that transaction has committed."""
+    from channels.email import intake
+
+    commits: list[int] = []
+    first_started, release = threading.Event(), threading.Event()
+    writer: list[intake.GroupCommit] = []
+    real = intake.GroupCommit._commit_and_queue
+
+    def held_commit(self: intake.GroupCommit, mails: list[intake.Mail]):
+        writer.append(self)
+        if not commits:
+            first_started.set()
+            release.wait(10)
+        result = real(self, mails)
+        commits.append(len(mails))
+        return result
+
+    monkeypatch.setattr(intake.GroupCommit, "_commit_and_queue", held_commit)
+    answered: list[float] = []
+
+    async def one(n: int) -> None:
+        await send(service, mail(f"Vuokrarästi {n}, 00320 Helsinki",
+                                 message_id=f"<group-{n}@example.com>"))
+        answered.append(time.monotonic())
+
+    sends = [asyncio.create_task(one(0))]
+    assert await asyncio.to_thread(first_started.wait, 10)
+    sends += [asyncio.create_task(one(n)) for n in range(1, 5)]  # (the threads: 6 in all)
+    for _ in range(500):
+        if writer and len(writer[0].waiting) == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert len(writer[0].waiting) == 4 and answered == []
+    released_at = time.monotonic()
+    release.set()
+    await asyncio.gather(*sends)
+    assert commits == [1, 4]
+    assert len(answered) == 5 and min(answered) >= released_at
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    assert len(await service.wait_contacts(lead, 5)) == 5  # each stored, each routed
