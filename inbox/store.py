@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from inbox.crypto import Sealer
@@ -51,6 +51,13 @@ def lease_key(name: str) -> int:
     """The PostgreSQL advisory lock key of a `Store.hold` name."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database is down, restarting or too busy (not a bug in the request): the caller
+    may try again in a moment, and nothing of the unit of work was kept."""
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
 
 class Store:
     def __init__(self, engine: Engine, factory: sessionmaker[Session], events: EventSink,

@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from inbox.errors import Problem
+from inbox.store import unreachable
 
 log = logging.getLogger(__name__)
 STRICT_CSP = (
@@ -47,7 +48,15 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         if "Allow" in exc.headers:  # a 405 must list the allowed methods (RFC 9110)
             response.headers["Allow"] = exc.headers["Allow"]
         return response
-    except Exception:
+    except Exception as exc:
+        if unreachable(exc):  # PostgreSQL restarting: say so, and the pool recovers by itself
+            log.warning("database unreachable on %s %s: %s", request.method, request.path,
+                        exc.__class__.__name__)
+            response = problem_response(503, "Service unavailable",
+                                        "the database cannot be reached; try again shortly",
+                                        code="unavailable")
+            response.headers["Retry-After"] = "5"
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(500, "Internal error", "the error was logged")
 
