@@ -5,6 +5,10 @@ it, scored by when that claim runs out. Each serve renews its claims every few s
 the connections of a serve that was killed stop counting after PRESENCE_TTL_S instead of
 for ever. Told statuses are one hash, swapped field by field in a MULTI: of two serves
 recomputing the same change, the second sees it already told.
+
+While Redis is away the chat goes on in each serve alone: presence answers from this
+serve's own connections and the statuses from this serve's memory, said in the log once
+a minute; when Redis is back the shared view takes over again.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from channels.chat.sharing import LocalToldStatuses
+
 log = logging.getLogger(__name__)
+WARN_EVERY_S = 60.0
 PRESENCE_TTL_S = 30.0
 TOLD_KEY = "yhteys:chat:told"
 TOLD_TTL_S = 24 * 3600  # an idle service's leftovers go by themselves
@@ -36,31 +43,45 @@ class RedisPresence:
         self.ttl_s = ttl_s
         self.mine: set[int] = set()
         self._renewing: asyncio.Task[None] | None = None
+        self.away = _Away("chat presence")
 
     async def arrive(self, conversation_id: int) -> bool:
         self.mine.add(conversation_id)
         self._start_renewing()
         key, now = _presence_key(conversation_id), time.time()
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, "-inf", now)  # claims of serves that died
-            pipe.zadd(key, {self.serve: now + self.ttl_s})
-            pipe.zcard(key)
-            pipe.expire(key, int(self.ttl_s) + 1)
-            _, _, count, _ = await pipe.execute()
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(key, "-inf", now)  # claims of serves that died
+                pipe.zadd(key, {self.serve: now + self.ttl_s})
+                pipe.zcard(key)
+                pipe.expire(key, int(self.ttl_s) + 1)
+                _, _, count, _ = await pipe.execute()
+        except Exception as exc:
+            self.away.say(exc)
+            return True  # as far as this serve knows
         return int(count) == 1
 
     async def leave(self, conversation_id: int) -> bool:
         self.mine.discard(conversation_id)
         key = _presence_key(conversation_id)
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.zrem(key, self.serve)
-            pipe.zcount(key, time.time(), "+inf")
-            _, count = await pipe.execute()
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.zrem(key, self.serve)
+                pipe.zcount(key, time.time(), "+inf")
+                _, count = await pipe.execute()
+        except Exception as exc:
+            self.away.say(exc)
+            return True
         return int(count) == 0
 
     async def online(self, conversation_id: int) -> bool:
-        return int(await self.client.zcount(_presence_key(conversation_id), time.time(),
-                                            "+inf")) > 0
+        """Whether some serve holds a connection (the asking serve adds its own)."""
+        try:
+            return int(await self.client.zcount(_presence_key(conversation_id), time.time(),
+                                                "+inf")) > 0
+        except Exception as exc:
+            self.away.say(exc)
+            return False
 
     def _start_renewing(self) -> None:
         if self._renewing is None or self._renewing.done():
@@ -77,8 +98,8 @@ class RedisPresence:
                         pipe.zadd(key, {self.serve: until})
                         pipe.expire(key, int(self.ttl_s) + 1)
                     await pipe.execute()
-            except Exception:  # Redis away: the claims run out, as they should
-                log.warning("chat presence could not be renewed in Redis", exc_info=True)
+            except Exception as exc:  # Redis away: the claims run out, as they should
+                self.away.say(exc)
 
     async def close(self) -> None:
         """A serve stopping takes its claims with it (its residents reconnect elsewhere)."""
@@ -98,21 +119,52 @@ class RedisPresence:
 class RedisToldStatuses:
     def __init__(self, url: str) -> None:
         self.client = Redis.from_url(url, client_name="yhteys-chat-status")
+        self.here = LocalToldStatuses()  # while Redis is away
+        self.away = _Away("chat statuses")
 
     async def swap(self, conversation_id: int, status: dict[str, Any]
                    ) -> dict[str, Any] | None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hget(TOLD_KEY, str(conversation_id))
-            pipe.hset(TOLD_KEY, str(conversation_id), json.dumps(status, sort_keys=True))
-            pipe.expire(TOLD_KEY, TOLD_TTL_S)
-            before, _, _ = await pipe.execute()
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hget(TOLD_KEY, str(conversation_id))
+                pipe.hset(TOLD_KEY, str(conversation_id), json.dumps(status, sort_keys=True))
+                pipe.expire(TOLD_KEY, TOLD_TTL_S)
+                before, _, _ = await pipe.execute()
+        except Exception as exc:
+            self.away.say(exc)
+            return await self.here.swap(conversation_id, status)
+        await self.here.forget(conversation_id)
         return json.loads(before) if before is not None else None
 
     async def forget(self, conversation_id: int) -> None:
-        await self.client.hdel(TOLD_KEY, str(conversation_id))
+        await self.here.forget(conversation_id)
+        try:
+            await self.client.hdel(TOLD_KEY, str(conversation_id))
+        except Exception as exc:
+            self.away.say(exc)
 
     async def watched(self) -> set[int]:
-        return {int(field) for field in await self.client.hkeys(TOLD_KEY)}
+        mine = await self.here.watched()
+        try:
+            return mine | {int(field) for field in await self.client.hkeys(TOLD_KEY)}
+        except Exception as exc:
+            self.away.say(exc)
+            return mine
 
     async def close(self) -> None:
         await self.client.aclose()
+
+
+class _Away:
+    """Redis being away is said once a minute, not once per resident."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.said_at = -WARN_EVERY_S
+
+    def say(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self.said_at >= WARN_EVERY_S:
+            self.said_at = now
+            log.warning("%s: Redis unreachable (%s: %s); this serve goes on alone",
+                        self.what, type(exc).__name__, exc)

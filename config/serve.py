@@ -221,6 +221,7 @@ async def start(settings: Settings) -> Running:
         await _abandon(runner, system)
         raise
     checks["smtp"] = smtp_check(smtp, listener)
+    closing.append(handler.intake.close)
     http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     smtp_port = smtp.sockets[0].getsockname()[1]
     await _resume_unfinished(system)

@@ -17,6 +17,7 @@ from inbox.store import Store
 log = logging.getLogger(__name__)
 Mail = tuple[str, dict[str, Any], bytes]  # idempotency key, envelope, the raw bytes
 MAX_BATCH = 64
+REQUEUE_AFTER_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # then every 30 s, while the queue is away
 
 
 class GroupCommit:
@@ -26,6 +27,8 @@ class GroupCommit:
         self.max_batch = max_batch
         self.waiting: list[tuple[Mail, asyncio.Future[tuple[int, bool]]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self.unqueued: set[int] = set()  # stored, but the job queue was away
+        self._requeuer: asyncio.Task[None] | None = None
 
     async def store_mail(self, key: str, envelope: dict[str, Any], data: bytes
                          ) -> tuple[int, bool]:
@@ -58,18 +61,40 @@ class GroupCommit:
             return
         for done, result in zip(dones, results, strict=True):
             _settle(done, result=result)
+        if self.unqueued and self._requeuer is None:
+            self._requeuer = asyncio.get_running_loop().create_task(self._requeue())
 
     def _commit_and_queue(self, mails: list[Mail]) -> list[tuple[int, bool]]:
         results = self.store.run(store_raws, "email", mails)
-        for raw_id, created in results:
-            if created:
-                try:
-                    self.jobs.enqueue("email.process", raw_id,
-                                      job_id=f"email-process-{raw_id}")
-                except Exception:  # stored durably: the timer queues it once it is back
-                    log.warning("raw mail %s stored, but the job queue is unreachable",
-                                raw_id, exc_info=True)
+        self._queue([raw_id for raw_id, created in results if created])
         return results
+
+    def _queue(self, raw_ids: list[int]) -> None:
+        for raw_id in raw_ids:
+            try:
+                self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+                self.unqueued.discard(raw_id)
+            except Exception as exc:  # stored durably: queued as soon as the queue is back
+                if raw_id not in self.unqueued:
+                    log.warning("raw mail %s stored, but the job queue is unreachable (%s)",
+                                raw_id, exc)
+                self.unqueued.add(raw_id)
+
+    async def _requeue(self) -> None:
+        """A Redis blip delays routing by the blip, not until the minute timer's sweep
+        (which stays the safety net, for a serve that stopped meanwhile)."""
+        try:
+            attempt = 0
+            while self.unqueued:
+                await asyncio.sleep(REQUEUE_AFTER_S[min(attempt, len(REQUEUE_AFTER_S) - 1)])
+                await asyncio.to_thread(self._queue, sorted(self.unqueued))
+                attempt += 1
+        finally:
+            self._requeuer = None
+
+    async def close(self) -> None:
+        if self._requeuer is not None:
+            self._requeuer.cancel()
 
 
 def _settle(done: asyncio.Future[Any], result: Any = None,

@@ -1,0 +1,119 @@
+"""Redis restarted under a running serve and worker (issue 10): while it is away a
+resident's chat messages are still stored and acknowledged, mail is still stored before
+its 250, and /healthz names Redis; once it is back the mail is routed within seconds (not
+at the minute timer's sweep), the counsellor's inbox hears events again, and a reply
+reaches the resident. Nothing is lost, nothing doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.serve import start
+from config.settings import Settings
+from tests.conftest import Service, free_port
+from tests.integration.chat_client import ChatResident
+from tests.integration.test_chat_v2 import START, TUESDAY_10, staff_socket
+from tests.integration.test_email import mail, send
+from tests.integration.test_health import health
+
+pytestmark = pytest.mark.shared  # a fault test: once, on the PostgreSQL run
+
+
+class OwnRedis:
+    def __init__(self, folder: Path) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(500):
+            done = subprocess.run(["redis-cli", "-p", str(self.port), "ping"],
+                                  capture_output=True, text=True)
+            if done.stdout.strip() == "PONG":
+                return
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()  # as a crash: nothing saved, every connection cut
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    redis = OwnRedis(tmp_path)
+    redis.start()
+    yield redis
+    if redis.proc is not None and redis.proc.poll() is None:
+        redis.stop()
+
+
+async def until(test: Any, timeout: float = 20) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if test():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("did not happen in time")
+
+
+async def test_a_redis_restart_loses_nothing_and_the_events_resume(
+        service: Service, own_redis: OwnRedis, tmp_path: Path) -> None:
+    env = {**service.env, "YHTEYS_REDIS_URL": own_redis.url,
+           "YHTEYS_HTTP_PORT": str(free_port()), "YHTEYS_SMTP_PORT": str(free_port())}
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen([sys.executable, "-m", "config.cli", "worker"], env=env,
+                              stdout=log, stderr=log)
+    settings = Settings.from_env(env)
+    own = Service(await start(settings), settings, service.relay, service.http, env)
+    own.running.system.clock.set(TUESDAY_10)
+    try:
+        irma = own.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
+        lead = own.add_staff("lead@hel.fi", [], role="lead")
+        inbox, seen = await staff_socket(own, irma)
+        resident = await ChatResident(own).connect()
+        await resident.call("start", START)
+        [chat] = await own.wait_contacts(irma, 1)
+
+        own_redis.stop()
+        during = await resident.call("message", {"client_id": "c-away", "text": "Oletko siellä?"})
+        assert isinstance(during.get("id"), int)  # stored and acknowledged
+        assert await send(own, mail("Vuokravelka, 00320 Helsinki",
+                                    message_id="<redis-away@example.com>")) == {}
+        status, body = await health(own)
+        assert status == 503 and body["checks"]["redis"]["ok"] is False
+
+        own_redis.start()
+        found = await own.wait_contacts(lead, 2, timeout=30)  # routed by the worker
+        assert sorted(c["channel"] for c in found) == ["chat", "email"]
+        heard = len(seen)
+        after = await resident.call("message", {"client_id": "c-back", "text": "Nyt toimii"})
+        assert isinstance(after.get("id"), int)
+        await until(lambda: len(seen) > heard)  # the inbox hears events again
+        await own.post_json(f"/api/v1/contacts/{chat['id']}/replies", {"text": "Olen tässä"},
+                            irma, status=201)
+        await until(lambda: any(m["text"] == "Olen tässä" for m in resident.messages))
+        detail = await own.get_json(f"/api/v1/contacts/{chat['id']}", irma)
+        texts = [m["text"] for m in detail["messages"]]
+        assert texts.count("Oletko siellä?") == 1 and texts.count("Nyt toimii") == 1
+        await resident.close()
+        await inbox.disconnect()
+    finally:
+        await own.running.stop()
+        worker.terminate()
+        worker.wait(15)
+        log.close()
