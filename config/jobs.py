@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -57,8 +58,10 @@ class InProcessJobs:
             raise RuntimeError("in-process jobs are not started")
         self.loop.call_soon_threadsafe(self._spawn, job, args, job_id)
 
-    def ensure(self, job: str, *args: Any, job_id: str) -> None:
-        self.enqueue(job, *args, job_id=job_id)  # a job of a running id is not spawned
+    def ensure(self, job: str, *args: Any, job_id: str, trust_running: bool = True) -> bool:
+        # A job of a running id is not spawned: in this process, running means running.
+        self.enqueue(job, *args, job_id=job_id)
+        return True
 
     def _spawn(self, job: str, args: tuple[Any, ...], job_id: str | None) -> None:
         if job_id is not None and job_id in self.running:
@@ -119,13 +122,19 @@ class RqJobs:
             retry=Retry(max=len(self.delays), interval=[int(d) for d in self.delays]),
         )
 
-    def ensure(self, job: str, *args: Any, job_id: str) -> None:
+    def ensure(self, job: str, *args: Any, job_id: str, trust_running: bool = True) -> bool:
         try:
             status = Job.fetch(job_id, connection=self.queue.connection).get_status()
         except NoSuchJobError:
             status = None
+        if status == JobStatus.STARTED and not trust_running:
+            # rq notices a killed worker's job only minutes later; a fresh id runs it now
+            self.enqueue(job, *args, job_id=f"{job_id}-again-{time.time_ns()}")
+            return True
         if status not in WAITING_OR_RUNNING:
             self.enqueue(job, *args, job_id=job_id)
+            return True
+        return False
 
     def counts(self) -> dict[str, int]:
         """rq's own registries (shared by every worker): one Redis round trip each."""

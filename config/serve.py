@@ -32,12 +32,12 @@ from config.ratelimit import RateLimits
 from config.rooms import SharedRooms
 from config.settings import Settings
 from config.system import System, build_system
+from config.worker import requeue_stored_mail
 from inbox import retention
 from inbox.audit import seal
 from inbox.callbacks import QueueRules, release_stale_claims
 from inbox.followups import raise_due
 from inbox.hours import HELSINKI
-from inbox.raw import waiting_raw
 from web.app import FRONT_END, WebConfig, build_app
 from web.auth import require_staff
 from web.chat_api import ChatApi
@@ -313,11 +313,12 @@ class _EmailDeliverer:
 async def _queue_waiting_mail(system: System, stored_before: datetime | None = None
                               ) -> None:
     """Stored mail not yet routed goes (again) to the queue, unless its job is queued or
-    running; a queue that is down is tried again at the next tick, mail stays stored."""
+    running; a queue that is down is tried again at the next tick, mail stays stored. The
+    timer's mail has waited minutes and nobody is routing it (its row is free): a job said
+    to be running for it belongs to a worker that died."""
     try:
-        for raw_id in await system.store.call(waiting_raw, stored_before):
-            await asyncio.to_thread(system.jobs.ensure, "email.process", raw_id,
-                                    job_id=f"email-process-{raw_id}")
+        await asyncio.to_thread(requeue_stored_mail, system, stored_before,
+                                trust_running=stored_before is None)
     except Exception:
         log.warning("stored mail could not be queued; trying again in a minute",
                     exc_info=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 
 from redis import Redis
 from rq import SimpleWorker
@@ -12,6 +13,7 @@ from config.jobs import QUEUE, worker_system
 from config.settings import Settings
 from config.system import System
 from inbox.outbound import unsent_replies
+from inbox.raw import waiting_raw
 
 log = logging.getLogger(__name__)
 
@@ -20,15 +22,28 @@ def run_worker(settings: Settings, burst: bool = False) -> int:
     """SimpleWorker runs jobs in this process, so the wiring is built once, not per fork."""
     if not settings.redis_url:
         raise SystemExit("yhteys worker needs YHTEYS_REDIS_URL")
-    try:
-        resumed = resend_abandoned(worker_system())
-        if resumed:
-            log.info("handed again %s replies whose sender had died mid-send", resumed)
+    try:  # a worker killed with kill -9 may have left a mail half routed, a reply half sent
+        system = worker_system()
+        rerouted = requeue_stored_mail(system, trust_running=False)
+        resumed = resend_abandoned(system)
+        if rerouted or resumed:
+            log.info("queued again %s stored mails and %s unsent replies nobody was on",
+                     rerouted, resumed)
     except Exception:  # a new database a serve has not yet prepared, or one restarting
-        log.warning("unsent replies were not looked for at start", exc_info=True)
+        log.warning("unfinished work was not looked for at start", exc_info=True)
     worker = SimpleWorker([QUEUE], connection=Redis.from_url(settings.redis_url))
     worker.work(burst=burst, with_scheduler=True)
     return 0
+
+
+def requeue_stored_mail(system: System, stored_before: datetime | None = None,
+                        trust_running: bool = True) -> int:
+    """Stored mail that nobody is routing right now (its row is not held by a routing
+    transaction) goes to the queue again, unless its job is waiting (or, trusted, said to
+    be running). A job run twice is harmless: the second finds the mail routed."""
+    return sum(system.jobs.ensure("email.process", raw_id, job_id=f"email-process-{raw_id}",
+                                  trust_running=trust_running)
+               for raw_id in system.store.run(waiting_raw, stored_before))
 
 
 def resend_abandoned(system: System) -> int:

@@ -22,9 +22,11 @@ class JobQueue(Protocol):
 
     def enqueue(self, job: str, *args: Any, job_id: str | None = None) -> None: ...
 
-    def ensure(self, job: str, *args: Any, job_id: str) -> None:
-        """Enqueue unless a job of this id is waiting or running already: what the timer
-        re-queues does not pile up behind a backlog."""
+    def ensure(self, job: str, *args: Any, job_id: str, trust_running: bool = True) -> bool:
+        """Enqueue unless a job of this id is waiting or running already (True if it did):
+        what the timer re-queues does not pile up behind a backlog. With `trust_running=False` a job
+        said to be running is run again (its worker may have been killed: the caller
+        knows the work is not under way)."""
         ...
 
     def counts(self) -> dict[str, int]:

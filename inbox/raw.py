@@ -124,12 +124,15 @@ def retry_raw(session: Session, who: Principal, raw_id: int) -> int:
 
 
 def waiting_raw(session: Session, stored_before: datetime | None = None) -> list[int]:
-    """Stored but not yet processed (a crash, a lost job, a queue that was down): to be
-    queued again on start, and by the timer once they have waited `stored_before`."""
+    """Stored but not yet processed (a crash, a lost job, a queue that was down, a worker
+    killed mid-route): to be queued again on start, and by the timer once they have waited
+    `stored_before`. A mail whose routing transaction is under way holds its row
+    (`claim_raw`) and is skipped: somebody is routing it right now."""
     query = select(RawInbound.id).where(RawInbound.state == "stored")
     if stored_before is not None:
         query = query.where(RawInbound.received_at < stored_before)
-    return list(session.scalars(query.order_by(RawInbound.id)))
+    return list(session.scalars(query.order_by(RawInbound.id)
+                                .with_for_update(skip_locked=True)))
 
 
 def claim_raw(session: Session, raw_id: int) -> bool:

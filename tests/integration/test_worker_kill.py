@@ -1,4 +1,7 @@
-"""kill -9 of a worker in the middle of sending a reply (issue 10): the relay has had the
+"""kill -9 of a worker in the middle of routing a mail, and of sending a reply (issue 10).
+
+Mid-route: the killed worker's transaction rolls back, the mail stays stored, and the next
+worker to start routes it: one mail, one contact. Mid-send: the relay has had the
 mail's DATA but not yet said 250, so the reply is still unsent. The next worker to start
 finds the send's lease free (it died with the killed worker) and sends the reply again; the
 relay sees one Message-ID, and the counsellor sees the reply sent, not stuck pending.
@@ -13,6 +16,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.conftest import Service, free_port, until_healthy
@@ -20,6 +24,41 @@ from tests.integration.test_deployment import ThroughProxy, _command, operator, 
 from tests.integration.test_email import mail, send
 
 pytestmark = pytest.mark.shared
+LOCK_WAITS = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+              "AND datname = current_database()")
+
+
+class Shape:
+    """One serve and its workers as processes, on a database and Redis of their own."""
+
+    def __init__(self, service: Service, folder: Path,
+                 procs: dict[str, subprocess.Popen[bytes]]) -> None:
+        http_port, self.smtp_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{http_port}"
+        self.env = {**yhteys_env(service, self.url, folder),
+                    "YHTEYS_HTTP_PORT": str(http_port), "YHTEYS_SMTP_PORT": str(self.smtp_port)}
+        self.folder, self.procs = folder, procs
+        self.serve = ThroughProxy(service.running, service.settings, service.relay,
+                                  service.http, self.env, proxy_url=self.url,
+                                  smtp=self.smtp_port)
+
+    def start(self, name: str, role: str) -> subprocess.Popen[bytes]:
+        log = (self.folder / f"{name}.log").open("wb")
+        self.procs[name] = subprocess.Popen(_command(role), env=self.env, stdout=log,
+                                            stderr=log)
+        return self.procs[name]
+
+    async def up(self) -> str:
+        """The serve and a first worker; a lead's token."""
+        self.start("serve", "serve-a")
+        self.start("worker-1", "worker")
+        await until_healthy(self.url, self.procs["serve"], timeout=60)
+        operator(self.env, "staff", "add", "lead@hel.fi", "--name", "Liisa Lead", "--role",
+                 "lead")
+        return operator(self.env, "token", "create", "lead@hel.fi").split()[-1]
+
+    def log(self, name: str) -> str:
+        return (self.folder / f"{name}.log").read_text()
 
 
 @pytest.fixture
@@ -36,25 +75,42 @@ def procs() -> Iterator[dict[str, subprocess.Popen[bytes]]]:
             proc.kill()
 
 
+async def test_a_mail_whose_worker_was_killed_mid_route_is_routed_once(
+        service: Service, tmp_path: Path, procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    shape = Shape(service, tmp_path, procs)
+    lead = await shape.up()
+    database = shape.env["YHTEYS_DATABASE_URL"].replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(database) as blocker:  # a busy database: contacts locked a while
+        blocker.execute("LOCK TABLE contacts IN SHARE MODE")  # reads go on, writes wait
+        await send(shape.serve, mail("Vuokravelka, 00320 Helsinki",
+                                     message_id="<mid-route@example.com>"))
+        with psycopg.connect(database, autocommit=True) as look:
+            for _ in range(500):  # the worker has claimed the mail and waits for the table
+                waiting = look.execute(LOCK_WAITS).fetchone()
+                if waiting and waiting[0]:
+                    break
+                await asyncio.sleep(0.02)
+            assert waiting and waiting[0], "the worker never began routing"
+            procs["worker-1"].send_signal(signal.SIGKILL)
+            procs["worker-1"].wait(10)
+            blocker.rollback()  # the table is free: the dead worker's transaction ends
+            for _ in range(500):
+                gone = look.execute(LOCK_WAITS).fetchone()
+                if gone and not gone[0]:
+                    break
+                await asyncio.sleep(0.02)
+    shape.start("worker-2", "worker")  # as an orchestrator restarts a dead worker
+    [contact] = await shape.serve.wait_contacts(lead, 1, timeout=30)
+    assert contact["area"] == "lantinen"
+    assert len((await shape.serve.get_json("/api/v1/contacts?folder=all", lead))["items"]) == 1
+    assert "1 stored mails and 0 unsent replies" in shape.log("worker-2")
+
+
 async def test_a_reply_whose_worker_was_killed_mid_send_leaves_once(
         service: Service, tmp_path: Path, procs: dict[str, subprocess.Popen[bytes]]) -> None:
-    http_port, smtp_port = free_port(), free_port()
-    url = f"http://127.0.0.1:{http_port}"
-    env = {**yhteys_env(service, url, tmp_path), "YHTEYS_HTTP_PORT": str(http_port),
-           "YHTEYS_SMTP_PORT": str(smtp_port)}
-
-    def start(name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        log = (tmp_path / f"{name}.log").open("wb")
-        procs[name] = subprocess.Popen(argv, env=env, stdout=log, stderr=log)
-        return procs[name]
-
-    start("serve", _command("serve-a"))
-    first = start("worker-1", _command("worker"))
-    await until_healthy(url, procs["serve"], timeout=60)
-    operator(env, "staff", "add", "lead@hel.fi", "--name", "Liisa Lead", "--role", "lead")
-    lead = operator(env, "token", "create", "lead@hel.fi").split()[-1]
-    serve = ThroughProxy(service.running, service.settings, service.relay, service.http, env,
-                         proxy_url=url, smtp=smtp_port)
+    shape = Shape(service, tmp_path, procs)
+    lead = await shape.up()
+    serve, first = shape.serve, procs["worker-1"]
     await send(serve, mail("Vuokravelka, 00320 Helsinki", message_id="<kill@example.com>"))
     [contact] = await serve.wait_contacts(lead, 1, timeout=30)
     relay = service.relay
@@ -73,11 +129,11 @@ async def test_a_reply_whose_worker_was_killed_mid_send_leaves_once(
     unsent = await serve.wait_detail(contact["id"], lead, lambda d: False, timeout=0)
     assert unsent["messages"][-1]["delivery"]["state"] == "pending"  # never heard its 250
     relay.delay = 0.0
-    start("worker-2", _command("worker"))  # as an orchestrator restarts a dead worker
+    shape.start("worker-2", "worker")  # as an orchestrator restarts a dead worker
     sent = await serve.wait_detail(
         contact["id"], lead, lambda d: d["messages"][-1]["delivery"]["state"] == "sent",
         timeout=30)
     assert sent["messages"][-1]["delivery"]["state"] == "sent"
     copies = [m for m in relay.messages if "Soitan huomenna" in m.get_body().get_content()]
     assert len(copies) == 1 and copies[0]["Message-ID"]  # one mail, as the relay sees it
-    assert "handed again 1 replies" in (tmp_path / "worker-2.log").read_text()
+    assert "0 stored mails and 1 unsent replies" in shape.log("worker-2")
