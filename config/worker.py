@@ -31,6 +31,9 @@ def run_worker(settings: Settings, burst: bool = False) -> int:
                      rerouted, resumed)
     except Exception:  # a new database a serve has not yet prepared, or one restarting
         log.warning("unfinished work was not looked for at start", exc_info=True)
+    # rq forks its scheduler next: a database connection open now would live on in that
+    # child, and with it the lease of a send, after this worker is killed.
+    worker_system().store.engine.dispose()
     worker = SimpleWorker([QUEUE], connection=Redis.from_url(settings.redis_url))
     worker.work(burst=burst, with_scheduler=True)
     return 0

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import trustme
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from inbox.audit import seal, verify
+from inbox.audit import verify
 from inbox.disclosures import LIMIT
 from inbox.hours import HELSINKI
 from inbox.models import AccessLog
@@ -27,6 +27,7 @@ from tests.integration.test_partner_lanes import (  # noqa: F401 (fixtures)
     tls_env,
     tls_relay,
 )
+from tests.integration.test_use_log import seal_all
 
 
 async def test_partner_mail_that_was_held_is_no_disclosure(service: Service):
@@ -117,7 +118,7 @@ async def test_a_residents_log_report_as_json_csv_and_pdf(service: Service):
 async def test_the_disclosure_chain_is_sealed_and_intact(service: Service):
     await resident_with_a_secure_reply(service)
     store = service.running.system.store
-    assert store.run(seal, datetime.now(UTC) + timedelta(minutes=5)) > 0
+    assert seal_all(store) > 0
     verdict = store.run(verify, "disclosure")
     assert verdict.intact and verdict.rows == 1
 

@@ -11,6 +11,8 @@ hold two copies of one mail, with one Message-ID, which is what SMTP allows.)"""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -44,9 +46,18 @@ class Shape:
 
     def start(self, name: str, role: str) -> subprocess.Popen[bytes]:
         log = (self.folder / f"{name}.log").open("wb")
+        # A session of its own: kill -9 takes the worker and rq's scheduler child with it,
+        # as a container's or a machine's death does, and leaves no orphan behind.
         self.procs[name] = subprocess.Popen(_command(role), env=self.env, stdout=log,
-                                            stderr=log)
+                                            stderr=log, start_new_session=True)
         return self.procs[name]
+
+    def kill(self, name: str, group: bool = True) -> None:
+        """kill -9 of the worker with rq's scheduler child (a container's death), or of
+        the worker alone (the OOM killer): its child must not keep its leases alive."""
+        pid = self.procs[name].pid
+        os.killpg(pid, signal.SIGKILL) if group else os.kill(pid, signal.SIGKILL)
+        self.procs[name].wait(10)
 
     async def up(self) -> str:
         """The serve and a first worker; a lead's token."""
@@ -66,13 +77,14 @@ def procs() -> Iterator[dict[str, subprocess.Popen[bytes]]]:
     running: dict[str, subprocess.Popen[bytes]] = {}
     yield running
     for proc in running.values():
-        if proc.poll() is None:
-            proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # each with whatever it forked
     for proc in running.values():
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 async def test_a_mail_whose_worker_was_killed_mid_route_is_routed_once(
@@ -91,8 +103,7 @@ async def test_a_mail_whose_worker_was_killed_mid_route_is_routed_once(
                     break
                 await asyncio.sleep(0.02)
             assert waiting and waiting[0], "the worker never began routing"
-            procs["worker-1"].send_signal(signal.SIGKILL)
-            procs["worker-1"].wait(10)
+            shape.kill("worker-1")
             blocker.rollback()  # the table is free: the dead worker's transaction ends
             for _ in range(500):
                 gone = look.execute(LOCK_WAITS).fetchone()
@@ -110,7 +121,7 @@ async def test_a_reply_whose_worker_was_killed_mid_send_leaves_once(
         service: Service, tmp_path: Path, procs: dict[str, subprocess.Popen[bytes]]) -> None:
     shape = Shape(service, tmp_path, procs)
     lead = await shape.up()
-    serve, first = shape.serve, procs["worker-1"]
+    serve = shape.serve
     await send(serve, mail("Vuokravelka, 00320 Helsinki", message_id="<kill@example.com>"))
     [contact] = await serve.wait_contacts(lead, 1, timeout=30)
     relay = service.relay
@@ -124,8 +135,7 @@ async def test_a_reply_whose_worker_was_killed_mid_send_leaves_once(
             break
         await asyncio.sleep(0.02)
     assert relay.receiving == 1, "the worker never began sending"
-    first.send_signal(signal.SIGKILL)
-    first.wait(10)
+    shape.kill("worker-1", group=False)
     unsent = await serve.wait_detail(contact["id"], lead, lambda d: False, timeout=0)
     assert unsent["messages"][-1]["delivery"]["state"] == "pending"  # never heard its 250
     relay.delay = 0.0
