@@ -145,7 +145,7 @@ async def start(settings: Settings) -> Running:
     board = StatusBoard(system.store, emit_status, system.clock.now, reference.hours,
                         settings.chat_handling_s, told=told)
     inbox = InboxNamespace(system.store, settings.allowed_origins)
-    chat_limits = ChatLimits(limits.per("chat.connect", 60).allow,
+    chat_limits = ChatLimits(limits.per("chat.connect", settings.chat_connects_per_min).allow,
                              limits.local("chat.message", 30).allow)  # per connection
     chat = ChatNamespace(system.store, system.router, chat_limits, settings.secret_key,
                          frozenset(reference.reasons), board, inbox.broadcast, presence)

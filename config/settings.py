@@ -54,6 +54,7 @@ class Settings:
     widget_origins: tuple[str, ...] = ()  # sites that may frame /widget (hel.fi)
     privacy_url: str = DEFAULT_PRIVACY_URL
     chat_handling_s: int = 300  # a counsellor's typical time per chat, for expected waits
+    chat_connects_per_min: int = 60  # per client address (a shared NAT may need more)
     secure_replies: bool = True  # replies to residents by email go as portal links
     secure_link_days: int = 30
     public_url: str = "http://127.0.0.1:8080"  # where residents open portal links
@@ -155,6 +156,7 @@ class Settings:
             widget_origins=_origins(env.get("YHTEYS_WIDGET_ORIGINS")),
             privacy_url=env.get("YHTEYS_PRIVACY_URL") or DEFAULT_PRIVACY_URL,
             chat_handling_s=int(env.get("YHTEYS_CHAT_HANDLING_S", "300")),
+            chat_connects_per_min=int(env.get("YHTEYS_CHAT_CONNECTS_PER_MIN", "60")),
             secure_replies=env.get("YHTEYS_SECURE_REPLIES", "1") not in ("0", "false", "no"),
             secure_link_days=int(env.get("YHTEYS_SECURE_LINK_DAYS", "30")),
             trusted_authserv_ids=frozenset(
