@@ -14,11 +14,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, literal_column, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from inbox.access import Principal, in_visible_area, log_access, visible_contacts
 from inbox.errors import bad_request
-from inbox.models import Contact, Message, Resident, ResidentIdentifier
+from inbox.models import (
+    Area,
+    Contact,
+    Message,
+    Partner,
+    Resident,
+    ResidentIdentifier,
+    Staff,
+)
 
 FOLDERS = ("mine", "areas", "unassigned", "all")
 URGENCY_RANK = case((Contact.urgency == "urgent", 0), (Contact.urgency == "high", 1), else_=2)
@@ -103,9 +111,29 @@ def find_contacts(session: Session, who: Principal, query: ContactQuery, now: da
     contacts = list(session.scalars(
         stmt.order_by(waiting_first, URGENCY_RANK, Contact.updated_at, Contact.id)
         .offset((query.page - 1) * query.per_page).limit(query.per_page)))
+    _load_what_rows_show(session, contacts)
     for contact in contacts:
         log_access(session, who, view, contact=contact)
     return contacts, total
+
+
+def _load_what_rows_show(session: Session, contacts: list[Contact]) -> None:
+    """The page's residents (with their identifiers), staff, areas and partners in one
+    query each, into the session: each row's lookups then cost nothing, where they cost
+    one or two queries a row. The session's identity map holds objects weakly, so the
+    unit of work keeps them (in `session.info`) until it ends."""
+    kept = session.info.setdefault("page_lookups", [])
+    lookups: list[tuple[Any, Any, set[Any], list[Any]]] = [
+        (Resident, Resident.id, {c.resident_id for c in contacts},
+         [selectinload(Resident.identifiers)]),
+        (Staff, Staff.id, {c.assignee_id for c in contacts}, []),
+        (Area, Area.code, {c.area_code for c in contacts}, []),
+        (Partner, Partner.id, {c.partner_id for c in contacts}, [])]
+    for model, key, ids, options in lookups:
+        wanted = [i for i in ids if i is not None]
+        if wanted:
+            kept.extend(session.scalars(select(model).where(key.in_(wanted))
+                                        .options(*options)))
 
 
 def count_contacts(session: Session, who: Principal, query: ContactQuery, now: datetime,

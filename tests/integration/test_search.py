@@ -90,3 +90,37 @@ async def test_search_never_shows_another_areas_contacts(inbox):
     assert (await listed(service, ella, "q=hanna"))["items"] == []
     [own] = (await listed(service, ella, "q=häiriö"))["items"]
     assert own["area"] == "etelainen"
+
+
+async def test_a_longer_page_costs_no_more_queries(service: Service):
+    """Each row's resident, staff, area and partner come in one query per kind for the
+    page (issue 10: the list cost one or two queries a row, ~880 statements a page)."""
+    from sqlalchemy import event
+
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    engine = service.running.system.store.engine
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    async def queries_for_the_list() -> int:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            await service.get_json("/api/v1/contacts?folder=all", lead)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
+
+    async def residents(first: int, last: int) -> None:
+        for n in range(first, last):
+            await send(service, mail(f"Vuokravelka {n}, 00320 Helsinki",
+                                     sender=f"Asukas {n} <asukas{n}@example.com>",
+                                     message_id=f"<page-{n}@example.com>"))
+        await service.wait_contacts(lead, last)
+
+    await residents(0, 2)
+    few = await queries_for_the_list()
+    await residents(2, 12)
+    assert await queries_for_the_list() == few
