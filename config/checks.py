@@ -1,5 +1,6 @@
-"""The dependencies /healthz asks beside the database: Redis and this serve's SMTP
-listener (web/health.py runs them, each with a timeout)."""
+"""The dependencies /healthz asks beside the database: Redis, this serve's SMTP listener
+and who holds the leases of what runs once (web/health.py runs them, each with a
+timeout)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from channels.email.listener import SmtpListener
+from inbox.store import Store
 from web.health import Check
 
 
@@ -32,4 +34,12 @@ def smtp_check(server: asyncio.base_events.Server, listener: SmtpListener) -> Ch
         if not server.is_serving():
             raise ConnectionError("the SMTP listener is not accepting connections")
         return {"sessions": listener.total}
+    return check
+
+
+def lease_check(store: Store, names: list[str]) -> Check:
+    """Which process holds each lease (timers, an IMAP mailbox): an operator sees who
+    polls and who ticks. Nobody holding one is no failure (between two ticks, nobody)."""
+    async def check() -> dict[str, Any]:
+        return {"holders": await asyncio.to_thread(store.holders, names)}
     return check

@@ -26,7 +26,7 @@ from channels.phone.http import PhoneChannel
 from channels.phone.telephony import TelephonyEvents
 from channels.phone.words import Speaker
 from config.chat_redis import RedisPresence, RedisToldStatuses
-from config.checks import RedisCheck, smtp_check
+from config.checks import RedisCheck, lease_check, smtp_check
 from config.jobs import InProcessJobs
 from config.ratelimit import RateLimits
 from config.rooms import SharedRooms
@@ -225,7 +225,8 @@ async def start(settings: Settings) -> Running:
     http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     smtp_port = smtp.sockets[0].getsockname()[1]
     await _resume_unfinished(system)
-    imap_task = _start_imap(settings, system)
+    checks["leases"] = lease_check(system.store, ["timers"])
+    imap_task = _start_imap(settings, system, checks)
     clock_task = loop.create_task(board.run_clock())
     sweep_task = loop.create_task(_every_minute(system, rules))
     log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
@@ -281,9 +282,13 @@ def _tls_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
-def _start_imap(settings: Settings, system: System) -> asyncio.Task[None] | None:
+def _start_imap(settings: Settings, system: System, checks: dict[str, Check]
+                ) -> asyncio.Task[None] | None:
     poller = imap_poller(settings, system)
-    return None if poller is None else asyncio.get_running_loop().create_task(poller.run())
+    if poller is None:
+        return None
+    checks["leases"] = lease_check(system.store, ["timers", poller.lease])
+    return asyncio.get_running_loop().create_task(poller.run())
 
 
 def imap_poller(settings: Settings, system: System) -> ImapPoller | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,10 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # pg_stat_activity (and /healthz's lease holders) then say which process is which.
+    name = f"yhteys {socket.gethostname()} {os.getpid()}"[:63]
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                         connect_args={"application_name": name})
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -124,3 +124,20 @@ class Store:
                 if held:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
+
+    def holders(self, names: list[str]) -> dict[str, str | None]:
+        """Who holds each `hold` lease now, for an operator: the holding process's
+        application name (host and pid, inbox/db.py), or None when nobody does."""
+        if self.engine.dialect.name != "postgresql":
+            with self._held_lock:
+                return {n: "this process" if n in self._held else None for n in names}
+        found: dict[str, str | None] = dict.fromkeys(names)
+        with self.engine.connect() as conn:
+            for name in names:  # a bigint key is (classid, objid) = (high, low) 32 bits
+                key = lease_key(name) & 0xFFFFFFFFFFFFFFFF
+                found[name] = conn.scalar(text(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
+                    "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                    "AND l.classid = :hi AND l.objid = :lo AND l.objsubid = 1"),
+                    {"hi": key >> 32, "lo": key & 0xFFFFFFFF})
+        return found

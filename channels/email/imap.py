@@ -121,6 +121,11 @@ class ImapPoller:
 
     # --- the thread ---------------------------------------------------------------------
 
+    @property
+    def lease(self) -> str:
+        """The name of the lease its polling holds (`Store.hold`)."""
+        return f"imap:{self.mailbox.key}"
+
     def serve(self) -> None:
         """One poller per mailbox, whatever the number of serve processes: this one polls
         while it holds the mailbox's lease (inbox/store.py `hold`: a lock that its holder
@@ -128,7 +133,7 @@ class ImapPoller:
         waiting_said = False
         while not self._stop.is_set():
             try:
-                with self.store.hold(f"imap:{self.mailbox.key}") as mine:
+                with self.store.hold(self.lease) as mine:
                     if mine:
                         log.info("IMAP %s: this process polls it", self.mailbox.name)
                         waiting_said = False

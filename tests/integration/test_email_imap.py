@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import ssl
 import threading
 import time
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from config.serve import imap_poller
 from inbox.imap_state import checkpoint, mailbox_key
 from inbox.models import RawInbound
-from tests.conftest import Service
+from tests.conftest import BACKEND, Service
 from tests.integration.test_email import PARTNER_PASS, mail
 
 FOLDER = "Kela-turvaposti"  # a folder of our own: INBOX cannot be deleted and recreated
@@ -251,6 +252,10 @@ async def test_one_process_polls_a_mailbox_and_another_takes_over_when_it_stops(
                      lambda: _logged(caplog, "another process polls it; standing by"))
         await _rounds(caplog, 2)  # the first goes on; the second has done none
         assert second.rounds == 0
+        async with service.http.get(service.url + "/healthz") as r:  # who polls, for ops
+            holder = (await r.json())["checks"]["leases"]["holders"][second.lease]
+        assert holder == ("this process" if BACKEND == "sqlite" else
+                          f"yhteys {socket.gethostname()} {os.getpid()}"[:63])
         running = service.running
         assert running.imap is not None
         running.imap.cancel()  # the first poller stops

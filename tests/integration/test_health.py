@@ -17,10 +17,11 @@ async def health(service: Service) -> tuple[int, dict]:
 async def test_healthz_reports_each_dependency(service: Service):
     status, body = await health(service)
     assert status == 200 and body["status"] == "ok"
-    expected = {"database", "smtp"} | ({"redis"} if BACKEND == "postgres" else set())
+    expected = {"database", "smtp", "leases"} | ({"redis"} if BACKEND == "postgres" else set())
     assert set(body["checks"]) == expected
     assert all(part["ok"] and part["ms"] >= 0 for part in body["checks"].values())
     assert body["checks"]["smtp"]["sessions"] == 0
+    assert set(body["checks"]["leases"]["holders"]) == {"timers"}  # no mailbox configured
 
 
 async def test_healthz_fails_naming_redis_when_it_is_gone_and_mail_still_lands(
