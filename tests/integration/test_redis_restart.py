@@ -6,12 +6,10 @@ reaches the resident. Nothing is lost, nothing doubled."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,6 +20,7 @@ from tests.integration.chat_client import ChatResident
 from tests.integration.test_chat_v2 import START, TUESDAY_10, staff_socket
 from tests.integration.test_email import mail, send
 from tests.integration.test_health import health
+from tests.integration.test_rooms import until
 
 pytestmark = pytest.mark.shared  # a fault test: once, on the PostgreSQL run
 
@@ -63,14 +62,6 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         redis.stop()
 
 
-async def until(test: Any, timeout: float = 20) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if test():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("did not happen in time")
-
-
 async def test_a_redis_restart_loses_nothing_and_the_events_resume(
         service: Service, own_redis: OwnRedis, tmp_path: Path) -> None:
     env = {**service.env, "YHTEYS_REDIS_URL": own_redis.url,
@@ -103,10 +94,10 @@ async def test_a_redis_restart_loses_nothing_and_the_events_resume(
         heard = len(seen)
         after = await resident.call("message", {"client_id": "c-back", "text": "Nyt toimii"})
         assert isinstance(after.get("id"), int)
-        await until(lambda: len(seen) > heard)  # the inbox hears events again
+        await until(lambda: len(seen) > heard, timeout=20)  # the inbox hears events again
         await own.post_json(f"/api/v1/contacts/{chat['id']}/replies", {"text": "Olen tässä"},
                             irma, status=201)
-        await until(lambda: any(m["text"] == "Olen tässä" for m in resident.messages))
+        await until(lambda: any(m["text"] == "Olen tässä" for m in resident.messages), 20)
         detail = await own.get_json(f"/api/v1/contacts/{chat['id']}", irma)
         texts = [m["text"] for m in detail["messages"]]
         assert texts.count("Oletko siellä?") == 1 and texts.count("Nyt toimii") == 1
