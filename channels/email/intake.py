@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from inbox.ports import JobQueue
@@ -28,6 +29,7 @@ class GroupCommit:
         self.waiting: list[tuple[Mail, asyncio.Future[tuple[int, bool]]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.unqueued: set[int] = set()  # stored, but the job queue was away
+        self._unqueued_lock = threading.Lock()  # the writer's and the requeuer's threads
         self._requeuer: asyncio.Task[None] | None = None
 
     async def store_mail(self, key: str, envelope: dict[str, Any], data: bytes
@@ -69,16 +71,23 @@ class GroupCommit:
         self._queue([raw_id for raw_id, created in results if created])
         return results
 
-    def _queue(self, raw_ids: list[int]) -> None:
+    def _queue(self, raw_ids: list[int] | None = None) -> None:
+        """Queue these mails' routing (None: the ones the queue was away for)."""
+        if raw_ids is None:
+            with self._unqueued_lock:
+                raw_ids = sorted(self.unqueued)
         for raw_id in raw_ids:
             try:
                 self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
-                self.unqueued.discard(raw_id)
+                with self._unqueued_lock:
+                    self.unqueued.discard(raw_id)
             except Exception as exc:  # stored durably: queued as soon as the queue is back
-                if raw_id not in self.unqueued:
+                with self._unqueued_lock:
+                    first = raw_id not in self.unqueued
+                    self.unqueued.add(raw_id)
+                if first:
                     log.warning("raw mail %s stored, but the job queue is unreachable (%s)",
                                 raw_id, exc)
-                self.unqueued.add(raw_id)
 
     async def _requeue(self) -> None:
         """A Redis blip delays routing by the blip, not until the minute timer's sweep
@@ -87,7 +96,7 @@ class GroupCommit:
             attempt = 0
             while self.unqueued:
                 await asyncio.sleep(REQUEUE_AFTER_S[min(attempt, len(REQUEUE_AFTER_S) - 1)])
-                await asyncio.to_thread(self._queue, sorted(self.unqueued))
+                await asyncio.to_thread(self._queue)
                 attempt += 1
         finally:
             self._requeuer = None
