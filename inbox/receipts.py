@@ -33,3 +33,11 @@ def claim_receipt(session: Session, contact_id: int, now: datetime
     first = session.scalar(select(Message.channel_message_id).where(
         Message.conversation_id == conversation.id).order_by(Message.id).limit(1))
     return conversation.reply_to, first
+
+
+def release_receipt(session: Session, contact_id: int) -> None:
+    """A receipt the relay could not take for now is owed again (the job is retried)."""
+    contact = session.get(Contact, contact_id)
+    conversation = session.get(Conversation, contact.conversation_id) if contact else None
+    if conversation is not None:
+        conversation.receipt_sent_at = None

@@ -31,7 +31,7 @@ from inbox.inbound import Inbound
 from inbox.models import Contact, Message
 from inbox.ports import JobQueue
 from inbox.raw import claim_raw, load_raw, mark_unparseable
-from inbox.receipts import claim_receipt
+from inbox.receipts import claim_receipt, release_receipt
 from inbox.reports import record_delivery_report
 from inbox.secure import now_utc
 from inbox.store import Store
@@ -103,7 +103,7 @@ class EmailJobs:
                 and message.get("List-Id") is None and message.get("List-Post") is None
                 and bool((raw.envelope or {}).get("mail_from")))
         try:
-            self.store.run(self._route, inbound, owed)
+            receipt_for = self.store.run(self._route, inbound, owed)
         except (OperationalError, IntegrityError):
             raise  # the database was busy or a concurrent run got there: the queue retries
         except Exception as exc:
@@ -111,6 +111,11 @@ class EmailJobs:
             log.exception("routing raw mail %s failed", raw_id)
             self.store.run(mark_unparseable, raw_id,
                            f"routing failed: {type(exc).__name__}: {exc}")
+            return
+        if receipt_for is not None and self.jobs is not None:
+            # Only now: a receipt job started before the contact's commit would find none.
+            self.jobs.enqueue("email.receipt", receipt_for,
+                              job_id=f"email-receipt-{receipt_for}")
 
     def _with_partner_proof(self, inbound: Inbound, data: bytes, message: EmailMessage,
                             envelope: dict[str, object]) -> Inbound:
@@ -122,14 +127,14 @@ class EmailJobs:
                                                   bool(envelope.get("tls")))
         return replace(inbound, partner_verified=verified, partner_evidence=why)
 
-    def _route(self, session: Session, inbound: Inbound, receipt: bool = False) -> None:
+    def _route(self, session: Session, inbound: Inbound, receipt: bool = False) -> int | None:
+        """Route the mail; the contact owed a receipt (a new thread's), if any."""
         assert inbound.raw_id is not None
-        if claim_raw(session, inbound.raw_id):  # no concurrent run got there first
-            recorded = self.router.route(session, inbound)
-            is_new = recorded.created and recorded.seq == 1
-            if receipt and is_new and self.jobs is not None:
-                self.jobs.enqueue("email.receipt", recorded.contact_id,
-                                  job_id=f"email-receipt-{recorded.contact_id}")
+        if not claim_raw(session, inbound.raw_id):  # a concurrent run got there first
+            return None
+        recorded = self.router.route(session, inbound)
+        return recorded.contact_id if receipt and recorded.created and recorded.seq == 1 \
+            else None
 
     def receipt(self, contact_id: int) -> None:
         """The one automatic receipt of a new thread: when we answer, and a secure link
@@ -144,7 +149,11 @@ class EmailJobs:
         try:
             send(mail, self.relay, tls=self.relay_tls)
         except (OSError, smtplib.SMTPException) as exc:
-            log.warning("receipt for contact %s not sent: %s", contact_id, exc)
+            if _permanent(exc):
+                log.warning("receipt for contact %s refused by the relay: %s", contact_id, exc)
+                return
+            self.store.run(release_receipt, contact_id)  # owed again: the queue retries
+            raise RetryLater(f"receipt for contact {contact_id}: {exc}") from exc
 
     def send(self, message_id: int) -> None:
         """Try once; record the outcome on the message; raise RetryLater while tries remain.

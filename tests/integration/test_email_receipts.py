@@ -10,6 +10,7 @@ import re
 from tests.conftest import Service
 from tests.integration.test_email import PARTNER_PASS, mail, send
 from tests.integration.test_email_reports import dsn
+from tests.integration.test_rooms import until
 
 
 async def with_receipts(service: Service) -> str:
@@ -41,6 +42,24 @@ async def test_a_new_thread_gets_one_receipt_with_a_secure_link(service: Service
     await settled(service, lead, 3)
     assert [m["To"] for m in service.relay.messages] == ["matti@example.com",
                                                          "liisa@example.com"]
+
+
+async def test_a_receipt_the_relay_defers_is_sent_once_when_it_takes_it(service: Service):
+    lead = await with_receipts(service)
+    service.relay.reject = "451 4.3.0 Try again later"
+    await send(service, mail("Vuokra on rästissä", message_id="<d1@ex.com>"))
+    await settled(service, lead, 1)
+    await until(lambda: service.relay.receiving >= 1)
+    service.relay.reject = None  # the relay is back: the retry sends it, owed once
+    [receipt] = await asyncio.to_thread(service.relay.wait_for, 1)
+    assert receipt["In-Reply-To"] == "<d1@ex.com>"
+    # The sentinel: another resident's receipt comes after every retry of the first.
+    await send(service, mail("Apua", sender="liisa@example.com", message_id="<l1@ex.com>"),
+               sender="liisa@example.com")
+    await asyncio.to_thread(service.relay.wait_for, 2)
+    assert [m["To"] for m in service.relay.messages] == ["matti@example.com",
+                                                         "liisa@example.com"]
+    assert service.relay.receiving == 3  # the refused try, then one each
 
 
 async def test_no_receipt_to_auto_replies_lists_partners_or_bounces(service: Service):
