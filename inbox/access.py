@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, false, insert, or_, true
 from sqlalchemy.orm import Session
 
 from inbox.models import AccessLog, Case, Contact
@@ -85,20 +85,31 @@ def log_access(
     """The use-log row of one read, change or refusal ("read", "write", "refused"): whose
     record (the contact's or case's resident, or `resident_id` for a resident as a whole)
     and on what basis (the relation to the record, unless `basis_code` names it)."""
+    session.add(AccessLog(**_entry(who, view, contact, action, case, resident_id, basis_code)))
+
+
+def log_reads(session: Session, who: Principal, view: str, contacts: list[Contact]) -> None:
+    """The use-log rows of a page of contacts, written in one statement (as objects, a
+    page's fifty rows were a third of the list's time)."""
+    if contacts:
+        session.execute(insert(AccessLog), [_entry(who, view, c) for c in contacts])
+
+
+def _entry(who: Principal, view: str, contact: Contact | None, action: str = "read",
+           case: Case | None = None, resident_id: int | None = None,
+           basis_code: str | None = None) -> dict[str, Any]:
     area = contact.area_code if contact else (case.area_code if case else None)
     holder = contact.assignee_id if contact else (case.counsellor_id if case else None)
-    session.add(
-        AccessLog(
-            staff_id=who.staff_id,
-            view=view[:60],
-            action=action,
-            basis=basis_code or basis(who, area, holder),
-            contact_id=contact.id if contact else None,
-            resident_id=contact.resident_id if contact else (
-                case.resident_id if case else resident_id),
-            case_id=case.id if case else (contact.case_id if contact else None),
-        )
-    )
+    return {
+        "staff_id": who.staff_id,
+        "view": view[:60],
+        "action": action,
+        "basis": basis_code or basis(who, area, holder),
+        "contact_id": contact.id if contact else None,
+        "resident_id": contact.resident_id if contact else (
+            case.resident_id if case else resident_id),
+        "case_id": case.id if case else (contact.case_id if contact else None),
+    }
 
 
 def event_rooms(event: dict[str, object]) -> list[str]:

@@ -13,15 +13,19 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -296,6 +300,11 @@ class Conversation(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
+OPEN = text("status = 'open'")
+QUEUE_RANK = ("(CASE WHEN status = 'open' THEN 0 ELSE 3 END"
+              " + CASE urgency WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 ELSE 2 END)")
+
+
 class Contact(Base):
     """The triage item: one inbound contact, whatever its channel."""
 
@@ -310,7 +319,7 @@ class Contact(Base):
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), unique=True)
     routing: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -322,6 +331,15 @@ class Contact(Base):
     joined_at: Mapped[datetime | None] = mapped_column(Timestamp)
     received_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # The place in the queue, computed by the database (migration 0019) so one index
+    # serves the inbox's order: open before closed, then urgent, high, normal.
+    queue_rank: Mapped[int] = mapped_column(SmallInteger, Computed(QUEUE_RANK))
+
+    __table_args__ = (
+        Index("ix_contacts_queue", "queue_rank", "updated_at", "id"),
+        Index("ix_contacts_open", "area_code", "assignee_id",
+              postgresql_where=OPEN, sqlite_where=OPEN),
+    )
 
 
 class Message(Base):

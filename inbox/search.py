@@ -1,37 +1,25 @@
-"""Finding contacts: search by name, phone, email and text; filters; urgency-first order.
-
-Text search uses each engine's own full-text index (migration 0010): PostgreSQL with the
-Finnish and Swedish configurations (stemmed, so "vuokravelka" finds "vuokravelkaa"),
-SQLite FTS5 with prefix matching. What a person types is never FTS syntax: it is split
-into words and each quoted, so `"`, `*`, `OR` or `'; DROP` are just text.
-"""
+"""Finding contacts: the folders, the filters, the search (inbox/search_words.py), one
+page in the queue's order (open first, then urgency, then the longest waiting) and how
+many match, counted up to a cap, so a list costs the same at a thousand contacts or a
+million."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from inbox.access import Principal, in_visible_area, log_access, visible_contacts
+from inbox.access import Principal, in_visible_area, log_reads, visible_contacts
 from inbox.errors import bad_request
-from inbox.models import (
-    Area,
-    Contact,
-    Message,
-    Partner,
-    Resident,
-    ResidentIdentifier,
-    Staff,
-)
+from inbox.models import Area, Contact, Partner, Resident, Staff
+from inbox.search_words import finds, found_ids
 
 FOLDERS = ("mine", "areas", "unassigned", "all")
-URGENCY_RANK = case((Contact.urgency == "urgent", 0), (Contact.urgency == "high", 1), else_=2)
-PG_VECTOR = "(to_tsvector('finnish', messages.text) || to_tsvector('swedish', messages.text))"
-WORD = re.compile(r"\w+", re.UNICODE)
+COUNT_CAP = 1000  # past it a person refines the search rather than pages on
+LISTED = 2 * COUNT_CAP  # a search finding more is walked in the queue's order instead
 
 
 @dataclass(frozen=True)
@@ -49,29 +37,32 @@ class ContactQuery:
     per_page: int = 50
 
 
-def _text_match(session: Session, q: str) -> Any:
-    words = WORD.findall(q)[:10]
-    if not words:
+def _in_folder(who: Principal, folder: str) -> ColumnElement[bool]:
+    """Within what one may see: "areas" is the area rule without what one holds elsewhere."""
+    if folder == "mine":
+        return Contact.assignee_id == who.staff_id
+    if folder == "unassigned":
+        return Contact.assignee_id.is_(None)
+    return in_visible_area(who, Contact.area_code) if folder == "areas" else true()
+
+
+class Scope(NamedTuple):
+    """What the search words found: every id (`complete`), or the first LISTED of more."""
+    ids: list[int]
+    complete: bool
+
+
+def _scope(session: Session, query: ContactQuery) -> Scope | None:
+    if not query.q.strip():
         return None
-    if session.get_bind().dialect.name == "postgresql":
-        return literal_column(PG_VECTOR).op("@@")(
-            func.plainto_tsquery("finnish", " ".join(words)).op("||")(
-                func.plainto_tsquery("swedish", " ".join(words))))
-    fts = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
-    return Message.id.in_(select(literal_column("rowid")).select_from(text("messages_fts"))
-                          .where(literal_column("messages_fts").op("MATCH")(fts)))
+    return Scope(*found_ids(session, query.q, query.phone, LISTED))
 
 
-def _filtered(session: Session, who: Principal, query: ContactQuery, now: datetime) -> Any:
+def _filtered(session: Session, who: Principal, query: ContactQuery, now: datetime,
+              scope: Scope | None = None) -> Any:
     if query.folder not in FOLDERS:
         raise bad_request(f"folder must be one of {', '.join(FOLDERS)}", field="folder")
-    stmt = select(Contact).where(visible_contacts(who))
-    if query.folder == "mine":
-        stmt = stmt.where(Contact.assignee_id == who.staff_id)
-    elif query.folder == "unassigned":
-        stmt = stmt.where(Contact.assignee_id.is_(None))
-    elif query.folder == "areas":  # the area rule without what one holds elsewhere
-        stmt = stmt.where(in_visible_area(who, Contact.area_code))
+    stmt = select(Contact).where(visible_contacts(who), _in_folder(who, query.folder))
     for column, value in ((Contact.channel, query.channel), (Contact.status, query.status),
                           (Contact.urgency, query.urgency), (Contact.area_code, query.area)):
         if value:
@@ -85,36 +76,52 @@ def _filtered(session: Session, who: Principal, query: ContactQuery, now: dateti
     if query.waiting_min is not None:
         stmt = stmt.where(Contact.status == "open",
                           Contact.updated_at <= now - timedelta(minutes=query.waiting_min))
-    if query.q.strip():
-        needle = query.q.strip().lower()
-        by_person = select(ResidentIdentifier.resident_id).where(
-            ResidentIdentifier.kind.in_(("email", "phone")),
-            ResidentIdentifier.value.in_([v for v in (needle, query.phone) if v]))
-        by_name = select(Resident.id).where(func.lower(Resident.name).contains(
-            needle, autoescape=True))
-        matches = [Contact.resident_id.in_(by_person), Contact.resident_id.in_(by_name),
-                   func.lower(Contact.summary).contains(needle, autoescape=True)]
-        words = _text_match(session, query.q)
-        if words is not None:
-            matches.append(Contact.conversation_id.in_(
-                select(Message.conversation_id).where(words)))
-        stmt = stmt.where(or_(*matches))
+    if scope is not None:
+        stmt = stmt.where(Contact.id.in_(scope.ids) if scope.complete
+                          else finds(session, query.q, query.phone))
     return stmt
 
 
+class Found(NamedTuple):
+    contacts: list[Contact]
+    total: int  # how many match, counted up to COUNT_CAP
+    capped: bool  # more than `total` match: the count stopped there
+
+
+def _bounded_count(session: Session, stmt: Any) -> tuple[int, bool]:
+    """Counting every match of a million rows costs more than the page itself; past the
+    cap a person refines the search rather than pages on, so the count stops there."""
+    counted = session.scalar(select(func.count()).select_from(
+        stmt.with_only_columns(Contact.id).limit(COUNT_CAP + 1).subquery())) or 0
+    return min(counted, COUNT_CAP), counted > COUNT_CAP
+
+
+def _counted(session: Session, who: Principal, query: ContactQuery, now: datetime,
+             scope: Scope | None) -> tuple[int, bool]:
+    """Up to the cap; a search with more matches than are listed counts those listed that
+    pass the filters, "at least" that many (counting the walk would read every row)."""
+    if scope is None or scope.complete:
+        return _bounded_count(session, _filtered(session, who, query, now, scope))
+    total, _ = _bounded_count(session, _filtered(session, who, query, now,
+                                                 scope._replace(complete=True)))
+    return total, True
+
+
 def find_contacts(session: Session, who: Principal, query: ContactQuery, now: datetime,
-                  view: str = "api.contacts") -> tuple[list[Contact], int]:
-    """One page of matching contacts, urgency first then the longest waiting, and the total."""
-    stmt = _filtered(session, who, query, now)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    waiting_first = case((Contact.status == "open", 0), else_=1)
+                  view: str = "api.contacts") -> Found:
+    """One page of matching contacts in the queue's order (open first, urgency, the
+    longest waiting), and how many match."""
+    scope = _scope(session, query)
+    stmt = _filtered(session, who, query, now, scope)
+    total, capped = _counted(session, who, query, now, scope)
     contacts = list(session.scalars(
-        stmt.order_by(waiting_first, URGENCY_RANK, Contact.updated_at, Contact.id)
+        stmt.order_by(Contact.queue_rank, Contact.updated_at, Contact.id)
         .offset((query.page - 1) * query.per_page).limit(query.per_page)))
     _load_what_rows_show(session, contacts)
-    for contact in contacts:
-        log_access(session, who, view, contact=contact)
-    return contacts, total
+    log_reads(session, who, view, contacts)
+    if capped:  # "at least": never fewer than the pages up to this one show
+        total = max(total, (query.page - 1) * query.per_page + len(contacts))
+    return Found(contacts, total, capped)
 
 
 def _load_what_rows_show(session: Session, contacts: list[Contact]) -> None:
@@ -136,20 +143,24 @@ def _load_what_rows_show(session: Session, contacts: list[Contact]) -> None:
                                         .options(*options)))
 
 
-def count_contacts(session: Session, who: Principal, query: ContactQuery, now: datetime,
-                   contact_id: int | None = None) -> int:
-    """How many contacts match (not access-logged: no personal data); with `contact_id`,
-    whether that one does (1 or 0): a live inbox asks it to patch one row."""
-    stmt = _filtered(session, who, query, now)
-    if contact_id is not None:
-        stmt = stmt.where(Contact.id == contact_id)
-    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+def count_contacts(session: Session, who: Principal, query: ContactQuery, now: datetime
+                   ) -> tuple[int, bool]:
+    """How many contacts match, up to the cap, and whether more do (not access-logged:
+    no personal data)."""
+    return _counted(session, who, query, now, _scope(session, query))
+
+
+def matches(session: Session, who: Principal, query: ContactQuery, now: datetime,
+            contact_id: int) -> bool:
+    """Whether this contact is in the query: a live inbox asks it to patch one row."""
+    scope = Scope([], False) if query.q.strip() else None  # one row: checked, not listed
+    stmt = _filtered(session, who, query, now, scope).where(Contact.id == contact_id)
+    return session.scalar(select(stmt.with_only_columns(Contact.id).exists())) or False
 
 
 def folder_counts(session: Session, who: Principal, now: datetime) -> dict[str, int]:
-    """How many open contacts each folder holds (no personal data: not access-logged)."""
-    counts = {}
-    for folder in FOLDERS:
-        stmt = _filtered(session, who, ContactQuery(folder=folder, status="open"), now)
-        counts[folder] = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    return counts
+    """How many open contacts each folder holds, in one pass over the open ones (no
+    personal data: not access-logged)."""
+    row = session.execute(select(*(func.count().filter(_in_folder(who, f)) for f in FOLDERS))
+                          .where(visible_contacts(who), Contact.status == "open")).one()
+    return dict(zip(FOLDERS, (n or 0 for n in row), strict=True))

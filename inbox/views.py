@@ -112,9 +112,9 @@ def list_contacts(
     session: Session, who: Principal, folder: str = "areas", view: str = "api.contacts"
 ) -> list[dict[str, Any]]:
     """A folder's first page, urgency first then the longest waiting (inbox/search.py)."""
-    contacts, _ = find_contacts(session, who, ContactQuery(folder=folder, per_page=LIST_LIMIT),
-                                datetime.now(UTC), view)
-    return [contact_json(session, c) for c in contacts]
+    found = find_contacts(session, who, ContactQuery(folder=folder, per_page=LIST_LIMIT),
+                          datetime.now(UTC), view)
+    return [contact_json(session, c) for c in found.contacts]
 
 
 def visible_contact(session: Session, who: Principal, contact_id: int) -> Contact:

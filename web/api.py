@@ -64,15 +64,15 @@ def contact_query(request: web.Request, who: Principal) -> ContactQuery:
 
 def _found(session: Session, who: Principal, query: ContactQuery, now: datetime
            ) -> dict[str, Any]:
-    contacts, total = find_contacts(session, who, query, now)
+    contacts, total, capped = find_contacts(session, who, query, now)
     items = []
     for contact in contacts:
         item = contact_json(session, contact)
         item["waiting_s"] = (int((now - contact.updated_at).total_seconds())
                              if contact.status == "open" else None)
         items.append(item)
-    return {"items": items, "total": total, "page": query.page, "per_page": query.per_page,
-            "pages": max(1, -(-total // query.per_page)),
+    return {"items": items, "total": total, "total_capped": capped, "page": query.page,
+            "per_page": query.per_page, "pages": max(1, -(-total // query.per_page)),
             "counts": folder_counts(session, who, now)}
 
 

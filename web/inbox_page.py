@@ -26,7 +26,14 @@ from inbox.errors import Problem, not_found
 from inbox.followups import due_soon
 from inbox.hours import HELSINKI
 from inbox.models import Area, Contact
-from inbox.search import FOLDERS, ContactQuery, count_contacts, find_contacts, folder_counts
+from inbox.search import (
+    FOLDERS,
+    ContactQuery,
+    count_contacts,
+    find_contacts,
+    folder_counts,
+    matches,
+)
 from inbox.staff import staff_directory
 from inbox.store import Store
 from inbox.views import contact_json, visible_contact
@@ -39,7 +46,6 @@ from web.ui_language import UI_LANGUAGES, ui_language
 
 PER_PAGE = (10, 25, 50, 100)
 FILTERS = ("q", "channel", "status", "urgency", "area", "assignee", "waiting_min")
-URGENCY_RANK = {"urgent": 0, "high": 1}
 Gettext = Callable[..., str]
 
 
@@ -62,15 +68,16 @@ def _row(session: Session, contact: Contact, now: datetime) -> dict[str, Any]:
     waiting = contact.status == "open"
     item["waiting_s"] = int((now - contact.updated_at).total_seconds()) if waiting else None
     # The server's order as one string: open first, urgency, longest waiting, id.
-    item["order"] = (f"{0 if waiting else 1}{URGENCY_RANK.get(contact.urgency, 2)}"
+    item["order"] = (f"{contact.queue_rank}"
                      f"{contact.updated_at.astimezone(UTC):%Y%m%d%H%M%S%f}{contact.id:012d}")
     return item
 
 
 def _page(session: Session, who: Principal, query: ContactQuery, now: datetime
           ) -> dict[str, Any]:
-    contacts, total = find_contacts(session, who, query, now, "page.inbox")
+    contacts, total, capped = find_contacts(session, who, query, now, "page.inbox")
     return {"items": [_row(session, c, now) for c in contacts], "total": total,
+            "total_capped": capped,
             "counts": folder_counts(session, who, now), "staff": staff_directory(session),
             "areas": list(session.scalars(select(Area.code).order_by(Area.code)))}
 
@@ -83,7 +90,7 @@ def _one_row(session: Session, who: Principal, query: ContactQuery, contact_id: 
         contact: Contact | None = visible_contact(session, who, contact_id)
     except Problem:
         return {"visible": False, "item": None, **_counts(session, who, query, now)}
-    if not count_contacts(session, who, query, now, contact_id):
+    if not matches(session, who, query, now, contact_id):
         contact = None
     if contact is not None:
         log_access(session, who, "page.inbox.row", contact=contact)
@@ -93,8 +100,8 @@ def _one_row(session: Session, who: Principal, query: ContactQuery, contact_id: 
 
 def _counts(session: Session, who: Principal, query: ContactQuery, now: datetime
             ) -> dict[str, Any]:
-    return {"counts": folder_counts(session, who, now),
-            "total": count_contacts(session, who, query, now)}
+    total, capped = count_contacts(session, who, query, now)
+    return {"counts": folder_counts(session, who, now), "total": total, "total_capped": capped}
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,7 @@ class InboxPage:
         return render_page(
             request, "inbox.html", who, asked=asked, query=query, folder=query.folder,
             items=[self._rendered(request, c) for c in found["items"]], total=found["total"],
+            total_capped=found["total_capped"],
             pages=max(1, -(-found["total"] // query.per_page)), counts=found["counts"],
             assignees=[(s["id"], s["name"]) for s in found["staff"] if s["id"] != who.staff_id],
             per_page_choices=PER_PAGE,
@@ -217,7 +225,8 @@ class InboxPage:
                 "_inbox_row.html", request,
                 {"who": who, **counsellor_words(request), "words": self._words(request),
                  "c": self._rendered(request, found["item"])}).strip()
-        body = {"row": html, "counts": found["counts"], "total": found["total"]}
+        body = {"row": html, "counts": found["counts"], "total": found["total"],
+                "total_capped": found["total_capped"]}
         if found["visible"]:
             return web.json_response(body)
         missing = not_found(f"contact {contact_id}")

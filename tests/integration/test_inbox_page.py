@@ -199,7 +199,7 @@ async def test_counts_for_a_page_that_just_connected(inbox):
                                 headers=service.auth(tokens["irma"])) as r:
         assert r.status == 200
         assert await r.json() == {"counts": {"mine": 3, "areas": 3, "unassigned": 0,
-                                             "all": 3}, "total": 1}
+                                             "all": 3}, "total": 1, "total_capped": False}
 
 
 async def test_the_assignee_and_area_filters_leave_out_what_they_should(inbox):

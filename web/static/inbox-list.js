@@ -67,6 +67,9 @@
       if (Number.isInteger(n) && el.textContent !== String(n)) el.textContent = String(n);
     }
     if (Number.isInteger(data.total)) table().dataset.total = String(data.total);
+    if (typeof data.total_capped === "boolean") {
+      table().dataset.totalCapped = String(data.total_capped);
+    }
     summary();
   }
   function summary() {
@@ -75,7 +78,8 @@
     const total = Number(table().dataset.total);
     const shown = rows().length;
     const first = (Number(table().dataset.page) - 1) * Number(table().dataset.perPage);
-    const text = total ? fill(w.shown, { first: shown ? first + 1 : first,
+    const words = table().dataset.totalCapped === "true" ? w.shownAtLeast : w.shown;
+    const text = total ? fill(words, { first: shown ? first + 1 : first,
                                          last: first + shown, total: total }) : w.none;
     if (el.textContent !== text) el.textContent = text;
     const empty = body().querySelector("tr.empty");
