@@ -10,6 +10,7 @@ from aiohttp.typedefs import Handler
 
 from inbox.errors import Problem
 from inbox.store import unreachable
+from web.pages import render_page
 
 log = logging.getLogger(__name__)
 STRICT_CSP = (
@@ -52,13 +53,21 @@ async def problems(request: web.Request, handler: Handler) -> web.StreamResponse
         if unreachable(exc):  # PostgreSQL restarting: say so, and the pool recovers by itself
             log.warning("database unreachable on %s %s: %s", request.method, request.path,
                         exc.__class__.__name__)
-            response = problem_response(503, "Service unavailable",
-                                        "the database cannot be reached; try again shortly",
-                                        code="unavailable")
+            response = (_unavailable_page(request) if wants_html(request) else problem_response(
+                503, "Service unavailable", "the database cannot be reached; try again shortly",
+                code="unavailable"))
             response.headers["Retry-After"] = "5"
             return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(500, "Internal error", "the error was logged")
+
+
+def _unavailable_page(request: web.Request) -> web.Response:
+    """A person in a browser gets a page in their language, not a JSON body; it needs
+    nothing from the database (who they are is not known while it is away)."""
+    response = render_page(request, "unavailable.html", None)
+    response.set_status(503)
+    return response
 
 
 def _harden(headers: MutableMapping[str, str], path: str) -> None:

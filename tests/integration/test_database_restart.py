@@ -45,6 +45,12 @@ async def test_a_database_restart_is_a_503_then_recovers_by_itself(
             assert r.headers["Retry-After"] == "5"
             problem = await r.json()
         assert problem["code"] == "unavailable" and "Traceback" not in str(problem)
+        # A counsellor's browser gets a page in their language, not the JSON.
+        async with own.http.get(own.url + "/inbox?lang=sv", headers={
+                **own.auth(lead), "Accept": "text/html"}) as r:
+            assert r.status == 503 and r.content_type == "text/html"
+            assert r.headers["Retry-After"] == "5"
+            assert "Yhteys kan inte nås just nu" in await r.text()
         status, body = await health(own)
         assert status == 503 and body["checks"]["database"]["ok"] is False
         message = mail("Vuokravelka, 00320 Helsinki", message_id="<restart@example.com>")
