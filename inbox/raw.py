@@ -46,9 +46,32 @@ def store_raw(
 
 def store_raws(session: Session, channel: str,
                mails: list[tuple[str, dict[str, Any], bytes]]) -> list[tuple[int, bool]]:
-    """Several inputs in one transaction (the SMTP listener's group commit): one commit,
-    one fsync for all; the same key twice in one batch is stored once."""
-    return [store_raw(session, channel, key, envelope, data) for key, envelope, data in mails]
+    """Several inputs in one transaction (the SMTP listener's group commit): one INSERT of
+    all their rows, one commit, one fsync; the same key twice in one batch is stored once
+    (the first is the one created)."""
+    if len(mails) == 1:
+        return [store_raw(session, channel, *mails[0])]
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite_insert
+    sealer = sealer_of(session)
+    firsts: dict[str, tuple[dict[str, Any], bytes]] = {}
+    for key, envelope, data in mails:  # in arrival order, so ids follow it
+        firsts.setdefault(key, (envelope, data))
+    created = dict(session.execute(
+        insert(RawInbound)
+        .values([{"channel": channel, "idempotency_key": key, "envelope": envelope,
+                  "data": sealer.seal(data, RAW)} for key, (envelope, data) in firsts.items()])
+        .on_conflict_do_nothing(index_elements=[RawInbound.idempotency_key])
+        .returning(RawInbound.idempotency_key, RawInbound.id)).tuples().all())
+    ids = dict(created)
+    if len(ids) < len(firsts):  # redeliveries of mail stored before
+        ids.update(session.execute(select(RawInbound.idempotency_key, RawInbound.id).where(
+            RawInbound.idempotency_key.in_(set(firsts) - set(ids)))).tuples().all())
+    results = []
+    for key, _envelope, _data in mails:
+        results.append((ids[key], key in created))
+        created.pop(key, None)  # a second copy in this batch was not created
+    return results
 
 
 @dataclass(frozen=True)

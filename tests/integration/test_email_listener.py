@@ -20,6 +20,7 @@ from pathlib import Path
 import aiosmtpd.smtp
 import pytest
 import trustme
+from sqlalchemy import func, select
 
 from channels.email.listener import (
     IDLE,
@@ -29,6 +30,7 @@ from channels.email.listener import (
     YhteysSMTP,
     enhanced,
 )
+from inbox.models import RawInbound
 from tests.conftest import Service
 from tests.integration.test_email import SERVICE, mail, send
 
@@ -413,11 +415,12 @@ def test_every_reply_aiosmtpd_can_send_gets_an_enhanced_code_when_it_refuses():
     assert enhanced("550 5.1.1 No such mailbox") == "550 5.1.1 No such mailbox"
 
 
-async def test_mail_arriving_during_a_commit_shares_the_next_and_waits_for_it(
-        service: Service, monkeypatch: pytest.MonkeyPatch):
-    """Group commit: while one mail's commit is under way (held here, as a busy database
-    would), four more arrive; they are stored together in one transaction, and none of
-    their senders hears 250 before that transaction has committed."""
+async def _held_batch(service: Service, monkeypatch: pytest.MonkeyPatch,
+                      first: EmailMessage, then: list[EmailMessage]
+                      ) -> tuple[list[int], list[float], float]:
+    """Send `first`, hold its commit (as a busy database would), send `then` meanwhile and
+    release once they all wait: (each commit's size, when each sender heard 250, when the
+    commit was released)."""
     from channels.email import intake
 
     commits: list[int] = []
@@ -437,23 +440,50 @@ async def test_mail_arriving_during_a_commit_shares_the_next_and_waits_for_it(
     monkeypatch.setattr(intake.GroupCommit, "_commit_and_queue", held_commit)
     answered: list[float] = []
 
-    async def one(n: int) -> None:
-        await send(service, mail(f"Vuokrarästi {n}, 00320 Helsinki",
-                                 message_id=f"<group-{n}@example.com>"))
+    async def one(message: EmailMessage) -> None:
+        await send(service, message)
         answered.append(time.monotonic())
 
-    sends = [asyncio.create_task(one(0))]
+    sends = [asyncio.create_task(one(first))]
     assert await asyncio.to_thread(first_started.wait, 10)
-    sends += [asyncio.create_task(one(n)) for n in range(1, 5)]  # (the threads: 6 in all)
+    sends += [asyncio.create_task(one(m)) for m in then]
     for _ in range(500):
-        if writer and len(writer[0].waiting) == 4:
+        if writer and len(writer[0].waiting) == len(then):
             break
         await asyncio.sleep(0.01)
-    assert len(writer[0].waiting) == 4 and answered == []
+    assert len(writer[0].waiting) == len(then) and answered == []
     released_at = time.monotonic()
     release.set()
     await asyncio.gather(*sends)
+    return commits, answered, released_at
+
+
+async def test_mail_arriving_during_a_commit_shares_the_next_and_waits_for_it(
+        service: Service, monkeypatch: pytest.MonkeyPatch):
+    """Group commit: while one mail's commit is under way, four more arrive; they are
+    stored together in one transaction, and none of their senders hears 250 before that
+    transaction has committed."""
+    mails = [mail(f"Vuokrarästi {n}, 00320 Helsinki", message_id=f"<group-{n}@example.com>")
+             for n in range(5)]
+    commits, answered, released_at = await _held_batch(service, monkeypatch, mails[0],
+                                                       mails[1:])  # (the threads: 6 in all)
     assert commits == [1, 4]
     assert len(answered) == 5 and min(answered) >= released_at
     lead = service.add_staff("lead@hel.fi", [], role="lead")
     assert len(await service.wait_contacts(lead, 5)) == 5  # each stored, each routed
+
+
+async def test_a_batch_with_redeliveries_stores_each_mail_once(
+        service: Service, monkeypatch: pytest.MonkeyPatch):
+    """One batch (one INSERT) holding a redelivery of a mail stored before and two copies
+    of one new mail: every sender hears 250, and each mail is stored and routed once."""
+    first, other = (mail(f"Vuokrarästi {n}, 00320 Helsinki",
+                         message_id=f"<again-{n}@example.com>") for n in range(2))
+    commits, answered, _ = await _held_batch(service, monkeypatch, first,
+                                             [first, other, other])
+    assert commits == [1, 3] and len(answered) == 4
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    assert len(await service.wait_contacts(lead, 2)) == 2
+    stored = service.running.system.store.run(
+        lambda s: s.scalar(select(func.count()).select_from(RawInbound)))
+    assert stored == 2
