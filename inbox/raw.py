@@ -62,11 +62,11 @@ def store_raws(session: Session, channel: str,
         .values([{"channel": channel, "idempotency_key": key, "envelope": envelope,
                   "data": sealer.seal(data, RAW)} for key, (envelope, data) in firsts.items()])
         .on_conflict_do_nothing(index_elements=[RawInbound.idempotency_key])
-        .returning(RawInbound.idempotency_key, RawInbound.id)).tuples().all())
+        .returning(RawInbound.idempotency_key, RawInbound.id)).all())
     ids = dict(created)
     if len(ids) < len(firsts):  # redeliveries of mail stored before
         ids.update(session.execute(select(RawInbound.idempotency_key, RawInbound.id).where(
-            RawInbound.idempotency_key.in_(set(firsts) - set(ids)))).tuples().all())
+            RawInbound.idempotency_key.in_(set(firsts) - set(ids)))).all())
     results = []
     for key, _envelope, _data in mails:
         results.append((ids[key], key in created))

@@ -18,7 +18,7 @@ from web.i18n import LANGUAGES, Catalogs
 
 WEB = Path(__file__).resolve().parents[2] / "web"
 TEMPLATES = ["base.html", "login.html", "_ui.html", "_call_pop.html", "_phone.html",
-             "callbacks.html", "calls_new.html", "_phone_contact.html"]
+             "callbacks.html", "calls_new.html", "_phone_contact.html", "unavailable.html"]
 PYTHON = ["phone_pages.py", "session.py"]  # their N_("…") ids are worded by the templates
 ROUTING_IDS = re.compile(r"area\.\w+")  # area names: routing.po's, not this catalog's
 
