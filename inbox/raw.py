@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,50 +19,35 @@ from inbox.errors import Problem
 from inbox.models import AccessLog, Attachment, RawInbound
 from inbox.store import emit, sealer_of
 
+RAW_TABLE = cast(Table, RawInbound.__table__)
+
 
 def store_raw(
     session: Session, channel: str, key: str, envelope: dict[str, Any], data: bytes
 ) -> tuple[int, bool]:
-    """(id, created): a redelivery with the same idempotency key returns the first row.
-
-    One INSERT … ON CONFLICT DO NOTHING on the edge's hot path: no ORM unit of work, and
-    two concurrent redeliveries cannot both insert.
-    """
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    sealed = sealer_of(session).seal(data, RAW)  # personal data: never at rest in clear
-    created = session.execute(
-        insert(RawInbound)
-        .values(channel=channel, idempotency_key=key, envelope=envelope, data=sealed)
-        .on_conflict_do_nothing(index_elements=[RawInbound.idempotency_key])
-        .returning(RawInbound.id)
-    ).scalar()
-    if created is not None:
-        return created, True
-    existing = session.scalar(select(RawInbound.id).where(RawInbound.idempotency_key == key))
-    assert existing is not None
-    return existing, False
+    """(id, created): a redelivery with the same idempotency key returns the first row."""
+    return store_raws(session, channel, [(key, envelope, data)])[0]
 
 
 def store_raws(session: Session, channel: str,
                mails: list[tuple[str, dict[str, Any], bytes]]) -> list[tuple[int, bool]]:
-    """Several inputs in one transaction (the SMTP listener's group commit): one INSERT of
-    all their rows, one commit, one fsync; the same key twice in one batch is stored once
-    (the first is the one created)."""
-    if len(mails) == 1:
-        return [store_raw(session, channel, *mails[0])]
+    """(id, created) of each input, in one transaction (the SMTP listener's group commit:
+    one commit, one fsync for all). One INSERT … ON CONFLICT DO NOTHING of all the rows, on
+    the table rather than the entity (no ORM unit of work on the edge's hot path), its
+    form compiled once; two concurrent redeliveries cannot both insert, and the same key
+    twice in one batch is stored once (the first is the one created)."""
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
         else sqlite_insert
-    sealer = sealer_of(session)
+    sealer = sealer_of(session)  # personal data: never at rest in clear
     firsts: dict[str, tuple[dict[str, Any], bytes]] = {}
     for key, envelope, data in mails:  # in arrival order, so ids follow it
         firsts.setdefault(key, (envelope, data))
-    created = dict(session.execute(
-        insert(RawInbound)
-        .values([{"channel": channel, "idempotency_key": key, "envelope": envelope,
-                  "data": sealer.seal(data, RAW)} for key, (envelope, data) in firsts.items()])
-        .on_conflict_do_nothing(index_elements=[RawInbound.idempotency_key])
-        .returning(RawInbound.idempotency_key, RawInbound.id)).all())
+    created: dict[str, int] = dict(session.connection().execute(  # Core: no ORM layer
+        insert(RAW_TABLE)
+        .on_conflict_do_nothing(index_elements=[RAW_TABLE.c.idempotency_key])
+        .returning(RAW_TABLE.c.idempotency_key, RAW_TABLE.c.id),
+        [{"channel": channel, "idempotency_key": key, "envelope": envelope,
+          "data": sealer.seal(data, RAW)} for key, (envelope, data) in firsts.items()]).all())
     ids = dict(created)
     if len(ids) < len(firsts):  # redeliveries of mail stored before
         ids.update(session.execute(select(RawInbound.idempotency_key, RawInbound.id).where(
