@@ -170,8 +170,9 @@ def claim_next(session: Session, who: Principal, now: datetime, rules: QueueRule
             .limit(1).with_for_update(skip_locked=True))
         if candidate is None:
             return None
-        if _take(session, who, candidate, now):
-            return _loaded(session, candidate)
+        taken = _take(session, who, candidate, now)
+        if taken is not None:
+            return taken
     raise Problem(409, "Busy", "other counsellors are claiming right now; try again")
 
 
@@ -194,19 +195,22 @@ def claim(session: Session, who: Principal, callback_id: int, now: datetime,
         return callback  # a double click: it is yours already
     if callback.state != "queued":
         raise Problem(409, "Not in the queue", f"callback {callback_id} is {callback.state}")
-    if not _take(session, who, callback_id, now):
+    taken = _take(session, who, callback_id, now)
+    if taken is None:
         raise Problem(409, "Taken", f"callback {callback_id} was just claimed by someone else")
-    return _loaded(session, callback_id)
+    return taken
 
 
-def _take(session: Session, who: Principal, callback_id: int, now: datetime) -> bool:
+def _take(session: Session, who: Principal, callback_id: int, now: datetime
+          ) -> CallbackRequest | None:
+    """The request, claimed by this counsellor; None when another got there first."""
     taken = session.execute(
         update(CallbackRequest)
         .where(CallbackRequest.id == callback_id, CallbackRequest.state == "queued")
         .values(state="claimed", claimed_by=who.staff_id, claimed_at=now)
         .execution_options(synchronize_session=False))
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        return False
+        return None
     callback = _loaded(session, callback_id)
     contact = session.get(Contact, callback.contact_id) if callback.contact_id else None
     if contact is not None:
@@ -215,7 +219,7 @@ def _take(session: Session, who: Principal, callback_id: int, now: datetime) -> 
         emit(session, {"type": "contact.updated", "contact_id": contact.id,
                        "area": contact.area_code, "assignee_id": who.staff_id})
     _changed(session, callback)
-    return True
+    return callback
 
 
 def record_attempt(session: Session, who: Principal, callback_id: int, result: str,
