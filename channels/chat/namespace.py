@@ -19,6 +19,7 @@ from typing import Any
 
 import socketio
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from channels.chat.sharing import LocalPresence, Presence
 from channels.chat.status import StatusBoard
@@ -149,18 +150,18 @@ class ChatNamespace(socketio.AsyncNamespace):
             text = text_of(data)
         except Refusal as refusal:
             return refusal.ack()
-        if await self.store.call(is_ended, conversation_id):
-            return Refusal("ended", "this chat has ended; start a new one").ack()
         inbound = Inbound(
             channel="chat", idempotency_key=f"chat:{conversation_id}:{client_id}", text=text,
             conversation_id=conversation_id, client_id=client_id,
         )
         try:
-            recorded: Recorded = await self.store.call(self.router.route, inbound)
+            recorded = await self.store.call(self._unless_ended, inbound)
         except IntegrityError:
             # The same client_id was committed by a concurrent send (a resend, a second tab):
             # routing it again finds that message and acks with its id.
-            recorded = await self.store.call(self.router.route, inbound)
+            recorded = await self.store.call(self._unless_ended, inbound)
+        if recorded is None:
+            return Refusal("ended", "this chat has ended; start a new one").ack()
         if recorded.created:
             await self.emit("message", {"id": recorded.message_id, "seq": recorded.seq,
                                         "text": text, "sender": "resident", "name": None,
@@ -168,6 +169,15 @@ class ChatNamespace(socketio.AsyncNamespace):
                                         "client_id": client_id},
                             room=room(conversation_id), skip_sid=sid)
         return {"id": recorded.message_id, "seq": recorded.seq}
+
+    def _unless_ended(self, session: Session, inbound: Inbound) -> Recorded | None:
+        """The message recorded, in the same unit as the check that the chat is still on
+        (one unit per message, where there were two, and no message slips in after the
+        end); None when it has ended."""
+        assert inbound.conversation_id is not None
+        if is_ended(session, inbound.conversation_id):
+            return None
+        return self.router.route(session, inbound)
 
     async def on_end(self, sid: str, data: Any = None) -> dict[str, Any]:
         conversation_id = (await self.get_session(sid)).get("conversation_id")
