@@ -36,10 +36,17 @@ def _wants_html(request: web.Request) -> bool:
         "Accept", "")
 
 
+# Styles, scripts and the npm packages: no personal data, so no one need be known to get
+# them (a page's twenty assets cost no session checks, and load while the database is away).
+PUBLIC_ASSETS = ("/static/", "/vendor/")
+
+
 def auth_middleware(store: Store, allowed_origins: tuple[str, ...],
                     rules: AccountRules = DEFAULT_RULES) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(PUBLIC_ASSETS):
+            return await handler(request)
         header = request.headers.get("Authorization", "")
         cookie = request.cookies.get(SESSION_COOKIE)
         ended: str | None = None

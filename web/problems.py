@@ -10,6 +10,7 @@ from aiohttp.typedefs import Handler
 
 from inbox.errors import Problem
 from inbox.store import unreachable
+from web.auth import PUBLIC_ASSETS
 from web.pages import render_page
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def _harden(headers: MutableMapping[str, str], path: str) -> None:
     if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
         headers.setdefault("X-Frame-Options", "DENY")  # older browsers; CSP says the rest
     # Personal data is never cached; the static assets hold none and may be.
-    public = path.startswith(("/static/", "/vendor/"))
+    public = path.startswith(PUBLIC_ASSETS)
     headers.setdefault("Cache-Control", "public, max-age=3600" if public else "no-store")
 
 

@@ -168,6 +168,20 @@ async def test_api_without_valid_credentials_is_401_problem(service: Service,
         await assert_problem(r, 401)
 
 
+async def test_assets_need_no_credentials_and_open_no_other_path(service: Service):
+    """Styles and scripts hold no personal data: a stale token or session costs no check
+    and no refusal (a page's twenty assets were twenty session checks, and none loaded
+    while the database was away); a path that only starts like an asset gets nothing."""
+    stale = {"Authorization": "Bearer not-a-token", "Cookie": "yhteys_session=gone"}
+    for path in ("/static/app.css", "/vendor/hds/base.min.css"):
+        async with service.http.get(service.url + path, headers=stale) as r:
+            assert r.status == 200 and r.headers["Cache-Control"] == "public, max-age=3600"
+    for path in ("/static/../api/v1/contacts", "/static/%2e%2e/api/v1/contacts"):
+        async with service.http.get(service.url + path) as r:
+            assert r.status in (401, 403, 404)
+            assert b'"items"' not in await r.read()
+
+
 async def test_counsellor_cannot_see_or_answer_another_areas_contact(service: Service):
     ville = service.add_staff("ville@hel.fi", ["lantinen"])
     ella = service.add_staff("ella@hel.fi", ["etelainen"])
