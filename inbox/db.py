@@ -18,8 +18,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def make_engine(url: str) -> Engine:
     """An engine tuned per backend: SQLite gets WAL and a busy timeout so threads can share it."""
     if url.startswith("sqlite"):
-        # One connection: every writer waits its turn in SQLAlchemy's pool (first come,
-        # first served) instead of in SQLite's busy handler, which sleeps and retries.
+        # One connection: every writer waits its turn in SQLAlchemy's pool instead of in
+        # SQLite's busy handler, which sleeps and retries. (Not strictly first come, first
+        # served: a thread arriving as the connection comes back may take it before one
+        # already waiting, which is where SQLite's longest tails under load come from.)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=1, max_overflow=0, pool_timeout=60)
 
