@@ -51,6 +51,11 @@ class Scope(NamedTuple):
     ids: list[int]
     complete: bool
 
+    @classmethod
+    def walked(cls) -> Scope:
+        """Nothing listed: each row is checked against the words (for one row, or more)."""
+        return cls([], False)
+
 
 def _scope(session: Session, query: ContactQuery) -> Scope | None:
     if not query.q.strip():
@@ -153,7 +158,7 @@ def count_contacts(session: Session, who: Principal, query: ContactQuery, now: d
 def matches(session: Session, who: Principal, query: ContactQuery, now: datetime,
             contact_id: int) -> bool:
     """Whether this contact is in the query: a live inbox asks it to patch one row."""
-    scope = Scope([], False) if query.q.strip() else None  # one row: checked, not listed
+    scope = Scope.walked() if query.q.strip() else None  # one row: checked, not listed
     stmt = _filtered(session, who, query, now, scope).where(Contact.id == contact_id)
     return session.scalar(select(stmt.with_only_columns(Contact.id).exists())) or False
 
