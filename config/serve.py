@@ -28,7 +28,7 @@ from channels.phone.words import Speaker
 from config.chat_redis import RedisPresence, RedisToldStatuses
 from config.checks import RedisCheck, lease_check, smtp_check
 from config.jobs import InProcessJobs
-from config.ratelimit import RateLimits
+from config.ratelimit import ConnectionWindow, RateLimits
 from config.rooms import SharedRooms
 from config.settings import Settings
 from config.system import System, build_system
@@ -145,8 +145,9 @@ async def start(settings: Settings) -> Running:
     board = StatusBoard(system.store, emit_status, system.clock.now, reference.hours,
                         settings.chat_handling_s, told=told)
     inbox = InboxNamespace(system.store, settings.allowed_origins)
+    per_connection = ConnectionWindow(30)  # starts and messages
     chat_limits = ChatLimits(limits.per("chat.connect", settings.chat_connects_per_min).allow,
-                             limits.local("chat.message", 30).allow)  # per connection
+                             per_connection.allow, per_connection.forget)
     chat = ChatNamespace(system.store, system.router, chat_limits, settings.secret_key,
                          frozenset(reference.reasons), board, inbox.broadcast, presence)
     inbox.chat_presence, inbox.chat_typing = chat.presence, chat.counsellor_typing

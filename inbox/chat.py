@@ -26,6 +26,7 @@ from inbox.roles import can
 from inbox.store import emit
 
 MAX_NOTE = 1000
+FEW = 8  # a status asked for this few chats counts their places instead of listing all
 
 
 @dataclass(frozen=True)
@@ -35,20 +36,42 @@ class Waiting:
     area_code: str | None
 
 
+_WAITING = (Contact.channel == "chat", Contact.status != "closed",
+            Contact.joined_by_id.is_(None), Conversation.ended_at.is_(None))
+
+
 def first_name(name: str | None) -> str | None:
     return name.split()[0] if name and name.split() else None
 
 
-def waiting_chats(session: Session) -> list[Waiting]:
-    """Every chat still waiting for a counsellor, oldest first."""
-    rows = session.execute(
-        select(Contact.conversation_id, Contact.id, Contact.area_code)
-        .join(Conversation, Conversation.id == Contact.conversation_id)
-        .where(Contact.channel == "chat", Contact.status != "closed",
-               Contact.joined_by_id.is_(None), Conversation.ended_at.is_(None))
-        .order_by(Contact.id)
-    )
-    return [Waiting(c, k, a) for c, k, a in rows]
+def waiting_chats(session: Session, among: set[int] | None = None) -> list[Waiting]:
+    """Every chat still waiting for a counsellor (or those `among` these conversations),
+    oldest first."""
+    query = (select(Contact.conversation_id, Contact.id, Contact.area_code)
+             .join(Conversation, Conversation.id == Contact.conversation_id)
+             .where(*_WAITING).order_by(Contact.id))
+    if among is not None:
+        query = query.where(Contact.conversation_id.in_(among))
+    return [Waiting(c, k, a) for c, k, a in session.execute(query)]
+
+
+def _places(session: Session, among: set[int] | None) -> list[tuple[Waiting, int]]:
+    """The waiting chats asked for, each with its place in its area's queue (1 first)."""
+    if among is not None and len(among) <= FEW:  # a start's or a settle's one chat
+        return [(chat, int(session.scalar(
+            select(func.count()).select_from(Contact)
+            .join(Conversation, Conversation.id == Contact.conversation_id)
+            .where(*_WAITING, Contact.id <= chat.contact_id,
+                   Contact.area_code.is_(None) if chat.area_code is None
+                   else Contact.area_code == chat.area_code)) or 0))
+            for chat in waiting_chats(session, among)]
+    places: dict[str | None, int] = {}
+    found = []
+    for chat in waiting_chats(session):
+        places[chat.area_code] = place = places.get(chat.area_code, 0) + 1
+        if among is None or chat.conversation_id in among:
+            found.append((chat, place))
+    return found
 
 
 def available_counsellors(session: Session, area_code: str | None) -> int:
@@ -74,18 +97,16 @@ def _iso(moment: datetime | None) -> str | None:
 def statuses(session: Session, conversation_ids: set[int] | None, now: datetime,
              hours: ServiceHours, handling_s: int) -> dict[int, dict[str, Any]]:
     """The `status` payload of each conversation asked for (None: every waiting one)."""
-    waiting = waiting_chats(session)
     result: dict[int, dict[str, Any]] = {}
     counsellors: dict[str | None, int] = {}
-    positions: dict[str | None, int] = {}
-    for chat in waiting:
-        positions[chat.area_code] = position = positions.get(chat.area_code, 0) + 1
-        if conversation_ids is not None and chat.conversation_id not in conversation_ids:
-            continue
-        area_hours = hours.of(chat.area_code)
-        if not area_hours.is_open(now):
-            result[chat.conversation_id] = {"state": "offline",
-                                            "opens_at": _iso(area_hours.opens_at(now))}
+    offline: dict[str | None, dict[str, Any] | None] = {}  # per area, for this moment
+    for chat, position in _places(session, conversation_ids):
+        if chat.area_code not in offline:
+            area_hours = hours.of(chat.area_code)
+            offline[chat.area_code] = None if area_hours.is_open(now) else {
+                "state": "offline", "opens_at": _iso(area_hours.opens_at(now))}
+        if (closed := offline[chat.area_code]) is not None:
+            result[chat.conversation_id] = dict(closed)
             continue
         if chat.area_code not in counsellors:
             counsellors[chat.area_code] = available_counsellors(session, chat.area_code)
@@ -150,11 +171,6 @@ def end_by_resident(session: Session, conversation_id: int) -> bool:
             contact.updated_at = conversation.ended_at
             emit(session, contact_event("contact.updated", contact))
     return True
-
-
-def is_ended(session: Session, conversation_id: int) -> bool:
-    conversation = session.get(Conversation, conversation_id)
-    return conversation is None or conversation.ended_at is not None
 
 
 def transfer(session: Session, who: Principal, contact_id: int, to_staff_id: int | None,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from inbox.access import Principal, can_see, log_access
@@ -108,16 +110,36 @@ def _resident_for(session: Session, inbound: Inbound, placement: Placement) -> i
 
 
 def next_seq(session: Session, conversation_id: int) -> int:
-    """The conversation's next message number, taken under its row lock (UPDATE … RETURNING).
+    """The conversation's next message number (see `next_seqs`)."""
+    return next_seqs(session, [conversation_id])[0]
 
-    Call it before adding the message: the lock is then held from before the message's id is
+
+def next_seqs(session: Session, conversation_ids: Sequence[int]) -> list[int]:
+    """The next message number of each conversation named, in order (one named twice gets
+    two), taken under its row lock in one UPDATE … RETURNING.
+
+    Call it before adding the messages: the lock is then held from before their ids are
     drawn until commit, so within one conversation ids and seqs grow in commit order and a
     client that holds seq 1..n holds every message up to the nth.
     """
-    return int(session.execute(
-        update(Conversation).where(Conversation.id == conversation_id)
-        .values(last_seq=Conversation.last_seq + 1).returning(Conversation.last_seq)
-    ).scalar_one())
+    counts = Counter(conversation_ids)
+    if not counts:
+        return []
+    step = (case(counts, value=Conversation.id) if len(counts) > 1
+            else next(iter(counts.values())))
+    last = dict(session.execute(
+        update(Conversation).where(Conversation.id.in_(counts))
+        .values(last_seq=Conversation.last_seq + step)
+        .returning(Conversation.id, Conversation.last_seq)
+        .execution_options(synchronize_session=False)).all())
+    if len(last) != len(counts):
+        raise not_found(f"conversations {sorted(set(counts) - set(last))}")
+    taken = {c: last[c] - n for c, n in counts.items()}
+    seqs = []
+    for conversation_id in conversation_ids:
+        taken[conversation_id] += 1
+        seqs.append(taken[conversation_id])
+    return seqs
 
 
 def _message_from(session: Session, inbound: Inbound, conversation_id: int, seq: int
@@ -205,41 +227,68 @@ def record_new_contact(session: Session, inbound: Inbound, placement: Placement)
 
 
 def find_duplicate(session: Session, inbound: Inbound) -> Recorded | None:
-    """The stored message this inbound repeats: a chat message with the same client_id.
+    """The stored message this inbound repeats (see `find_duplicates`)."""
+    return find_duplicates(session, [inbound])[0]
+
+
+def find_duplicates(session: Session, inbounds: Sequence[Inbound]) -> list[Recorded | None]:
+    """The stored message each inbound repeats: a chat message with the same client_id.
 
     (Email redelivery is caught earlier, by the raw store's idempotency key.)
     """
-    if inbound.client_id is None or inbound.conversation_id is None:
-        return None
-    row = session.execute(
-        select(Message, Contact.id)
+    keys: set[tuple[int | None, str | None]] = {
+        (i.conversation_id, i.client_id) for i in inbounds
+        if i.client_id is not None and i.conversation_id is not None}
+    if not keys:
+        return [None] * len(inbounds)
+    rows = session.execute(
+        select(Message.conversation_id, Message.client_id, Message.id, Message.seq,
+               Contact.id)
         .join(Contact, Contact.conversation_id == Message.conversation_id)
-        .where(Message.conversation_id == inbound.conversation_id,
-               Message.client_id == inbound.client_id)
-    ).first()
-    if row is None:
-        return None
-    return Recorded(row[1], row[0].conversation_id, row[0].id, False, row[0].seq)
+        .where(Message.conversation_id.in_({c for c, _ in keys}),
+               Message.client_id.in_({k for _, k in keys})))
+    found: dict[tuple[int | None, str | None], Recorded] = {
+        (c, k): Recorded(contact_id, c, message_id, False, seq)
+        for c, k, message_id, seq, contact_id in rows if (c, k) in keys}
+    return [found.get((i.conversation_id, i.client_id)) for i in inbounds]
 
 
 def append_inbound(session: Session, contact_id: int, inbound: Inbound) -> Recorded:
-    """A follow-up in an existing conversation: reopen the contact and push it to the top."""
-    contact = session.get(Contact, contact_id)
-    if contact is None:
-        raise not_found(f"contact {contact_id}")
-    message = _message_from(session, inbound, contact.conversation_id,
-                            next_seq(session, contact.conversation_id))
-    session.add(message)
-    if not inbound.auto_reply:  # an out-of-office reopens nothing
-        contact.status = "open"
-        # A parent mail routed after its reply (inbox/threads.py) moves nothing back.
-        contact.updated_at = max(contact.updated_at, inbound.received_at)
+    """A follow-up in an existing conversation (see `append_inbounds`)."""
+    return append_inbounds(session, [(contact_id, inbound)])[0]
+
+
+def append_inbounds(session: Session, follow_ups: Sequence[tuple[int, Inbound]]
+                    ) -> list[Recorded]:
+    """Follow-ups in existing conversations, each into its contact, in order: each reopens
+    its contact and pushes it to the top. Many at once cost a few statements, not a few
+    each (a chat's group commit)."""
+    contacts = {c.id: c for c in session.scalars(
+        select(Contact).where(Contact.id.in_({i for i, _ in follow_ups})))}
+    if missing := {i for i, _ in follow_ups} - set(contacts):
+        raise not_found(f"contact {min(missing)}")
+    seqs = next_seqs(session, [contacts[i].conversation_id for i, _ in follow_ups])
+    added = []
+    for (contact_id, inbound), seq in zip(follow_ups, seqs, strict=True):
+        contact = contacts[contact_id]
+        message = _message_from(session, inbound, contact.conversation_id, seq)
+        session.add(message)
+        reopened = contact.status == "closed" and not inbound.auto_reply
+        if not inbound.auto_reply:  # an out-of-office reopens nothing
+            contact.status = "open"
+            # A parent mail routed after its reply (inbox/threads.py) moves nothing back.
+            contact.updated_at = max(contact.updated_at, inbound.received_at)
+        added.append((contact, inbound, message, reopened))
     session.flush()
-    _mark_raw(session, inbound, contact.id)
-    emit(session, contact_event("contact.updated", contact))
-    emit(session, {**contact_event("message.created", contact), "message_id": message.id})
-    return Recorded(contact.id, contact.conversation_id, message.id, True, message.seq,
-                    contact.area_code)
+    recorded = []
+    for contact, inbound, message, reopened in added:
+        _mark_raw(session, inbound, contact.id)
+        # follow_up: only its time changed (a chat's place in the queue did not)
+        emit(session, {**contact_event("contact.updated", contact), "follow_up": not reopened})
+        emit(session, {**contact_event("message.created", contact), "message_id": message.id})
+        recorded.append(Recorded(contact.id, contact.conversation_id, message.id, True,
+                                 message.seq, contact.area_code))
+    return recorded
 
 
 def reply(session: Session, who: Principal, contact_id: int, text: str,

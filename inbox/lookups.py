@@ -134,6 +134,17 @@ def contact_for_conversation(session: Session, conversation_id: int) -> int | No
     return session.scalar(select(Contact.id).where(Contact.conversation_id == conversation_id))
 
 
+def conversations_under_way(session: Session, conversation_ids: Iterable[int]
+                            ) -> dict[int, int | None]:
+    """Of these conversations, those that exist and have not ended, each with its contact
+    (None: it has none, as a conversation whose contact was erased)."""
+    return dict(session.execute(
+        select(Conversation.id, Contact.id)
+        .outerjoin(Contact, Contact.conversation_id == Conversation.id)
+        .where(Conversation.id.in_(set(conversation_ids)), Conversation.ended_at.is_(None))
+    ).all())
+
+
 def resident_visible(session: Session, staff_id: int | None, resident_id: int) -> bool:
     """May this staff member see this resident: one of the resident's contacts is in
     their areas (or assigned to them, or in the city-wide pool); leads see everyone."""

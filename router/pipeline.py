@@ -7,10 +7,22 @@ from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
-from inbox.contacts import Recorded, append_inbound, find_duplicate, record_new_contact
+from inbox.contacts import (
+    Recorded,
+    append_inbound,
+    append_inbounds,
+    find_duplicate,
+    find_duplicates,
+    record_new_contact,
+)
 from inbox.identity import redact_identity_codes, redacted
 from inbox.inbound import Inbound
-from inbox.lookups import contact_for_conversation, contact_for_thread, sender_belongs_to
+from inbox.lookups import (
+    contact_for_conversation,
+    contact_for_thread,
+    conversations_under_way,
+    sender_belongs_to,
+)
 from inbox.threads import contacts_awaiting, lock_routing, parent_arrived, wait_for_parents
 from router.assign import assign
 from router.case import link_or_open_case
@@ -33,15 +45,7 @@ class Router:
         if duplicate is not None:
             return duplicate
         ctx = Context(session, inbound, self.hetu_key, inbound.text)
-        stored = replace(  # what people read never holds an identity code
-            inbound,
-            text=redact_identity_codes(inbound.text),
-            html=redacted(inbound.html),
-            subject=redacted(inbound.subject),
-            sender_name=redacted(inbound.sender_name),
-            attachments=tuple(replace(a, filename=redact_identity_codes(a.filename))
-                              for a in inbound.attachments),
-        )
+        stored = _as_stored(inbound)
         lock_routing(session, () if inbound.conversation_id is not None  # mail's threads
                      else (*inbound.thread_ids, inbound.channel_message_id or ""),
                      (inbound.sender_email, inbound.sender_phone))
@@ -64,6 +68,37 @@ class Router:
             wait_for_parents(session, recorded.contact_id, inbound.thread_ids)
         return recorded
 
+    def route_follow_ups(self, session: Session, inbounds: Sequence[Inbound]
+                         ) -> list[Recorded | None]:
+        """Residents' messages into chats under way, many in one unit of work (the chat's
+        group commit), each as `route` would store it: a resend returns what was stored
+        before, a chat that has ended takes nothing (None). A chat has no sender address
+        to serialise on: its conversation's row lock (next_seqs) orders its messages."""
+        results = find_duplicates(session, inbounds)
+        under_way = conversations_under_way(session, {i.conversation_id for i in inbounds
+                                                      if i.conversation_id is not None})
+        fresh: list[tuple[int, Inbound]] = []
+        places: dict[tuple[int | None, str | None], int] = {}  # a resend in this batch
+        for n, inbound in enumerate(inbounds):
+            key = (inbound.conversation_id, inbound.client_id)
+            if results[n] is not None or inbound.conversation_id not in under_way:
+                continue
+            if key in places:
+                continue
+            contact_id = under_way[inbound.conversation_id]
+            if contact_id is None:  # nothing to append to: routed as a new contact
+                results[n] = self.route(session, inbound)
+                continue
+            places[key] = n
+            fresh.append((contact_id, _as_stored(inbound)))
+        for n, recorded in zip(places.values(), append_inbounds(session, fresh), strict=True):
+            results[n] = recorded
+        for n, inbound in enumerate(inbounds):  # the resends within the batch
+            first = places.get((inbound.conversation_id, inbound.client_id))
+            if first is not None and first != n and (done := results[first]) is not None:
+                results[n] = replace(done, created=False)
+        return results
+
     @staticmethod
     def _reply_waiting(session: Session, inbound: Inbound) -> int | None:
         """The resident's own reply to this mail, routed before it (inbox/threads.py)."""
@@ -80,3 +115,16 @@ class Router:
         if inbound.conversation_id is not None:
             return contact_for_conversation(session, inbound.conversation_id)
         return contact_for_thread(session, reversed(inbound.thread_ids))
+
+
+def _as_stored(inbound: Inbound) -> Inbound:
+    """What people read never holds an identity code."""
+    return replace(
+        inbound,
+        text=redact_identity_codes(inbound.text),
+        html=redacted(inbound.html),
+        subject=redacted(inbound.subject),
+        sender_name=redacted(inbound.sender_name),
+        attachments=tuple(replace(a, filename=redact_identity_codes(a.filename))
+                          for a in inbound.attachments),
+    )

@@ -19,12 +19,12 @@ from typing import Any
 
 import socketio
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from channels.chat.sharing import LocalPresence, Presence
 from channels.chat.status import StatusBoard
 from channels.chat.validate import Refusal, Start, client_id_of, start_of, storable, text_of
-from inbox.chat import contact_of_conversation, end_by_resident, is_ended, replay
+from channels.chat.writes import ChatWrites
+from inbox.chat import contact_of_conversation, end_by_resident, replay
 from inbox.chat import started_conversation as started
 from inbox.contacts import Recorded
 from inbox.inbound import Inbound
@@ -49,6 +49,7 @@ def token_hash(token: str) -> str:
 class ChatLimits:
     allow_connect: Callable[[str], bool]  # per client address
     allow_message: Callable[[str], bool]  # starts and messages per connection
+    forget: Callable[[str], None]  # a connection gone
 
 
 class ChatNamespace(socketio.AsyncNamespace):
@@ -59,12 +60,14 @@ class ChatNamespace(socketio.AsyncNamespace):
         super().__init__(NAMESPACE)
         self.store = store
         self.router = router
+        self.writes = ChatWrites(store, router)
         self.limits = limits
         self.token_key = token_key
         self.topics = topics
         self.board = board
         self.to_staff = to_staff
         self.present: dict[int, set[str]] = {}  # conversation -> sids on this serve
+        self._joined: dict[str, set[int]] = {}  # sid -> the conversations it is present in
         self.shared_presence: Presence = presence or LocalPresence()  # on every serve
         self._typing_at: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -77,13 +80,16 @@ class ChatNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, *args: Any) -> None:
         self._typing_at.pop(sid, None)
-        for conversation_id, sids in list(self.present.items()):
-            if sid in sids:
-                sids.discard(sid)
-                if not sids:
-                    del self.present[conversation_id]
-                    if await self.shared_presence.leave(conversation_id):
-                        await self._tell_staff(conversation_id, "chat.presence", state="gone")
+        self.limits.forget(sid)
+        for conversation_id in self._joined.pop(sid, set()):
+            sids = self.present.get(conversation_id)
+            if sids is None:
+                continue
+            sids.discard(sid)
+            if not sids:
+                self.present.pop(conversation_id, None)
+                if await self.shared_presence.leave(conversation_id):
+                    await self._tell_staff(conversation_id, "chat.presence", state="gone")
 
     # --- events ---------------------------------------------------------------------------
     async def on_start(self, sid: str, data: Any) -> dict[str, Any]:
@@ -155,11 +161,11 @@ class ChatNamespace(socketio.AsyncNamespace):
             conversation_id=conversation_id, client_id=client_id,
         )
         try:
-            recorded = await self.store.call(self._unless_ended, inbound)
+            recorded = await self.writes.submit(inbound)
         except IntegrityError:
             # The same client_id was committed by a concurrent send (a resend, a second tab):
             # routing it again finds that message and acks with its id.
-            recorded = await self.store.call(self._unless_ended, inbound)
+            recorded = await self.writes.submit(inbound)
         if recorded is None:
             return Refusal("ended", "this chat has ended; start a new one").ack()
         if recorded.created:
@@ -169,15 +175,6 @@ class ChatNamespace(socketio.AsyncNamespace):
                                         "client_id": client_id},
                             room=room(conversation_id), skip_sid=sid)
         return {"id": recorded.message_id, "seq": recorded.seq}
-
-    def _unless_ended(self, session: Session, inbound: Inbound) -> Recorded | None:
-        """The message recorded, in the same unit as the check that the chat is still on
-        (one unit per message, where there were two, and no message slips in after the
-        end); None when it has ended."""
-        assert inbound.conversation_id is not None
-        if is_ended(session, inbound.conversation_id):
-            return None
-        return self.router.route(session, inbound)
 
     async def on_end(self, sid: str, data: Any = None) -> dict[str, Any]:
         conversation_id = (await self.get_session(sid)).get("conversation_id")
@@ -236,6 +233,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         sids = self.present.setdefault(conversation_id, set())
         first = not sids
         sids.add(sid)
+        self._joined.setdefault(sid, set()).add(conversation_id)
         if first and await self.shared_presence.arrive(conversation_id):
             await self._tell_staff(conversation_id, "chat.presence", state="online")
 

@@ -1,7 +1,6 @@
-"""Group commit for the SMTP listener: mails that arrive while a commit is under way wait
-for the next one, and that one stores them all in one transaction (one fsync, one thread
-hop). Each DATA is still answered only after the commit that holds its mail, so a 250
-still means "stored durably"; under load the commits get bigger, not more numerous.
+"""The SMTP listener's durable write: mails stored by group commit (inbox/group_commit.py),
+so each DATA is answered only after the commit that holds its mail, and each new mail's
+routing queued (or, while the job queue is away, requeued as soon as it is back).
 """
 
 from __future__ import annotations
@@ -11,23 +10,23 @@ import logging
 import threading
 from typing import Any
 
+from inbox.group_commit import MAX_BATCH, GroupCommit
 from inbox.ports import JobQueue
 from inbox.raw import store_raws
 from inbox.store import Store
 
 log = logging.getLogger(__name__)
 Mail = tuple[str, dict[str, Any], bytes]  # idempotency key, envelope, the raw bytes
-MAX_BATCH = 64
 REQUEUE_AFTER_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # then every 30 s, while the queue is away
 
 
-class GroupCommit:
+class MailIntake(GroupCommit[Mail, tuple[int, bool]]):
+    what = "inbound mail"
+
     def __init__(self, store: Store, jobs: JobQueue, max_batch: int = MAX_BATCH):
+        super().__init__(max_batch)
         self.store = store
         self.jobs = jobs
-        self.max_batch = max_batch
-        self.waiting: list[tuple[Mail, asyncio.Future[tuple[int, bool]]]] = []
-        self._writer: asyncio.Task[None] | None = None
         self.unqueued: set[int] = set()  # stored, but the job queue was away
         self._unqueued_lock = threading.Lock()  # the writer's and the requeuer's threads
         self._requeuer: asyncio.Task[None] | None = None
@@ -35,38 +34,13 @@ class GroupCommit:
     async def store_mail(self, key: str, envelope: dict[str, Any], data: bytes
                          ) -> tuple[int, bool]:
         """(raw id, created) once committed; raises if it could not be stored."""
-        done: asyncio.Future[tuple[int, bool]] = asyncio.get_running_loop().create_future()
-        self.waiting.append(((key, envelope, data), done))
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._write_all())
-        return await done
-
-    async def _write_all(self) -> None:
-        try:
-            while self.waiting:
-                batch = self.waiting[:self.max_batch]
-                del self.waiting[:self.max_batch]
-                await self._write([mail for mail, _ in batch], [done for _, done in batch])
-        finally:
-            self._writer = None
-
-    async def _write(self, mails: list[Mail], dones: list[asyncio.Future[Any]]) -> None:
-        try:
-            results = await asyncio.to_thread(self._commit_and_queue, mails)
-        except Exception as exc:
-            if len(mails) > 1:  # one mail's trouble is not its neighbours': each alone
-                for mail, done in zip(mails, dones, strict=True):
-                    await self._write([mail], [done])
-                return
-            log.exception("storing inbound mail failed")
-            _settle(dones[0], exc=exc)
-            return
-        for done, result in zip(dones, results, strict=True):
-            _settle(done, result=result)
+        result = await self.submit((key, envelope, data))
         if self.unqueued and self._requeuer is None:
             self._requeuer = asyncio.get_running_loop().create_task(self._requeue())
+        return result
 
-    def _commit_and_queue(self, mails: list[Mail]) -> list[tuple[int, bool]]:
+    def commit(self, mails: list[Mail]) -> list[tuple[int, bool]]:
+        """Store the batch, then queue each new mail's routing."""
         results = self.store.run(store_raws, "email", mails)
         self._queue([raw_id for raw_id, created in results if created])
         return results
@@ -105,12 +79,3 @@ class GroupCommit:
         if self._requeuer is not None:
             self._requeuer.cancel()
 
-
-def _settle(done: asyncio.Future[Any], result: Any = None,
-            exc: BaseException | None = None) -> None:
-    if done.done():  # its session went away meanwhile: stored all the same
-        return
-    if exc is not None:
-        done.set_exception(exc)
-    else:
-        done.set_result(result)

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.email.intake import GroupCommit
+from channels.email.intake import MailIntake
 from inbox.ports import JobQueue
 from inbox.store import Store
 from router.identify import normalise_email
@@ -302,7 +302,7 @@ class EmailHandler:
 
     def __init__(self, store: Store, jobs: JobQueue, accepts: Callable[[str], bool],
                  service_address: str, tls_only_domains: frozenset[str] = frozenset()):
-        self.intake = GroupCommit(store, jobs)  # stores, commits, then queues the routing
+        self.intake = MailIntake(store, jobs)  # stores, commits, then queues the routing
         self.accepts = accepts
         self.service_address = service_address
         # Partners whose mail carries personal data must not cross the network in clear.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -79,6 +81,61 @@ async def test_repeated_client_id_stores_one_message(service: Service):
     detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
     assert [m["text"] for m in detail["messages"]] == ["Hei", "Toinen viesti"]
     await resident.close()
+
+
+async def test_messages_arriving_during_a_commit_share_the_next_and_are_acked_after_it(
+        service: Service, monkeypatch: pytest.MonkeyPatch):
+    """Group commit: while one message's commit is held, others arrive (one a resend of
+    another, one into a chat that has just ended); they are written together in the next
+    commit, none acked before it; the resend stores nothing twice, the ended chat nothing."""
+    from channels.chat.writes import ChatWrites
+
+    token = service.add_staff("irma@hel.fi", ["itainen"])
+    residents = [Resident(service) for _ in range(4)]
+    for n, resident in enumerate(residents):
+        await resident.connect()
+        await resident.call("start", {"postal_code": "00940", "language": "fi",
+                                      "text": f"Aloitus {n}"})
+    await residents[3].call("end", {})
+    held, release, sizes = threading.Event(), threading.Event(), []
+    real = ChatWrites.commit
+
+    def held_commit(self: ChatWrites, items: list[Any]) -> list[Any]:
+        if not sizes:
+            held.set()
+            release.wait(10)
+        sizes.append(len(items))
+        return real(self, items)
+
+    monkeypatch.setattr(ChatWrites, "commit", held_commit)
+    acked: list[float] = []
+
+    async def send(resident: Resident, client_id: str, text: str) -> dict[str, Any]:
+        ack = await resident.call("message", {"client_id": client_id, "text": text})
+        acked.append(time.monotonic())
+        return ack
+
+    first = asyncio.create_task(send(residents[0], "a-1", "Ensimmäinen"))
+    assert await asyncio.to_thread(held.wait, 10)
+    later = [asyncio.create_task(send(r, c, t)) for r, c, t in (
+        (residents[1], "b-1", "Toinen"), (residents[2], "c-1", "Kolmas"),
+        (residents[2], "c-1", "Kolmas"), (residents[3], "d-1", "Loppuneeseen"))]
+    await asyncio.sleep(0.3)  # they wait for the held commit, unanswered
+    assert acked == []
+    released_at = time.monotonic()
+    release.set()
+    acks = [await first] + [await t for t in later]
+    assert sizes == [1, 4] and min(acked) >= released_at
+    assert acks[2] == acks[3] and isinstance(acks[2]["id"], int)  # the resend: one message
+    assert acks[4]["code"] == "ended"
+    texts = []
+    for contact in await service.wait_contacts(token, 4):
+        detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", token)
+        texts += [m["text"] for m in detail["messages"]]
+    assert sorted(texts) == sorted([f"Aloitus {n}" for n in range(4)]
+                           + ["Ensimmäinen", "Toinen", "Kolmas"])
+    for resident in residents:
+        await resident.close()
 
 
 @pytest.mark.parametrize("payload, words", [

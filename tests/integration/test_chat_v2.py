@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import socketio
 
+from inbox.chat import statuses
 from inbox.hours import HELSINKI
 from tests.conftest import Service
 from tests.integration.chat_client import ChatResident
@@ -66,6 +67,35 @@ async def test_queue_positions_move_and_the_resident_is_told_who_joined(open_now
     assert joined in first.statuses[:before_words]
     await first.close()
     await second.close()
+
+
+async def test_a_place_counted_for_one_chat_is_its_place_in_the_whole_queue(
+        open_now: Service):
+    """A start's ack counts its own place; the board lists every queue: the same places,
+    in each area and in the city-wide pool, whatever ended or was joined before."""
+    service = open_now
+    irma = service.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
+    residents = [await ChatResident(service).connect() for _ in range(6)]
+    starts = [{**START, "text": f"Itä {i}"} for i in range(3)] + [
+        {"no_fixed_address": True, "language": "en", "text": f"Nowhere {i}"} for i in range(2)
+    ] + [{"postal_code": "00250", "language": "fi", "text": "Töölö"}]
+    acks = [await r.call("start", s) for r, s in zip(residents, starts, strict=True)]
+    assert [a["position"] for a in acks] == [1, 2, 3, 1, 2, 1]
+    await residents[0].call("end", {})  # the first of the east leaves, the second is joined
+    [second] = [c for c in await contacts(service, irma) if c["summary"] == "Itä 1"]
+    await service.post_json(f"/api/v1/contacts/{second['id']}/replies", {"text": "Hei"}, irma,
+                            status=201)
+    ids = {a["conversation_id"] for a in acks}
+    system = service.running.system
+    with system.store.unit() as session:
+        board = statuses(session, None, TUESDAY_10, system.reference.hours, 300)
+        one_by_one = {i: statuses(session, {i}, TUESDAY_10, system.reference.hours, 300)[i]
+                      for i in ids}
+    assert {i: one_by_one[i] for i in board} == board
+    assert [one_by_one[a["conversation_id"]].get("position") for a in acks] == [
+        None, None, 1, 1, 2, 1]
+    for resident in residents:
+        await resident.close()
 
 
 async def test_outside_opening_hours_the_message_is_kept_and_the_resident_told_when(

@@ -426,10 +426,10 @@ async def _held_batch(service: Service, monkeypatch: pytest.MonkeyPatch,
 
     commits: list[int] = []
     first_started, release = threading.Event(), threading.Event()
-    writer: list[intake.GroupCommit] = []
-    real = intake.GroupCommit._commit_and_queue
+    writer: list[intake.MailIntake] = []
+    real = intake.MailIntake.commit
 
-    def held_commit(self: intake.GroupCommit, mails: list[intake.Mail]):
+    def held_commit(self: intake.MailIntake, mails: list[intake.Mail]):
         writer.append(self)
         if not commits:
             first_started.set()
@@ -438,7 +438,7 @@ async def _held_batch(service: Service, monkeypatch: pytest.MonkeyPatch,
         commits.append(len(mails))
         return result
 
-    monkeypatch.setattr(intake.GroupCommit, "_commit_and_queue", held_commit)
+    monkeypatch.setattr(intake.MailIntake, "commit", held_commit)
     answered: list[float] = []
 
     async def one(message: EmailMessage) -> None:

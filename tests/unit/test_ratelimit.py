@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from config.ratelimit import RateLimits
+from config.ratelimit import ConnectionWindow, RateLimits
 from tests.conftest import free_port
 
 
@@ -33,3 +33,18 @@ def test_redis_away_allows_and_says_so_once(caplog: pytest.LogCaptureFixture):
         assert all(limit.allow("a") for _ in range(5))
     warned = [r for r in caplog.records if "not counted" in r.getMessage()]
     assert len(warned) == 1
+
+
+def test_a_connections_window_slides_and_is_forgotten_with_the_connection():
+    now = [0.0]
+    window = ConnectionWindow(2, window_s=60, clock=lambda: now[0])
+    assert window.allow("sid")
+    now[0] = 30.0
+    assert window.allow("sid") and not window.allow("sid")
+    assert window.allow("other")  # each connection its own
+    now[0] = 59.9
+    assert not window.allow("sid")  # the first is still inside the minute
+    now[0] = 60.0
+    assert window.allow("sid") and not window.allow("sid")  # one slid out: one more
+    window.forget("sid")
+    assert window.allow("sid")  # a new connection with the same id starts afresh
