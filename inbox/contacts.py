@@ -166,10 +166,11 @@ def _message_from(session: Session, inbound: Inbound, conversation_id: int, seq:
 
 
 def _mark_raw(session: Session, inbound: Inbound, contact_id: int) -> None:
+    """Its raw input is routed (one UPDATE: loading the row would read the mail again)."""
     if inbound.raw_id is not None:
-        raw = session.get(RawInbound, inbound.raw_id)
-        if raw is not None:
-            raw.state, raw.contact_id, raw.error = "processed", contact_id, None
+        session.execute(update(RawInbound).where(RawInbound.id == inbound.raw_id)
+                        .values(state="processed", contact_id=contact_id, error=None)
+                        .execution_options(synchronize_session=False))
 
 
 def record_new_contact(session: Session, inbound: Inbound, placement: Placement) -> Recorded:
