@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/chat_roundtrip.py [--connections 40] [--messages 25]
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-        [--rounds 1] [--timeout 120] [--json]
+        [--rounds 1] [--timeout 120] [--think 0] [--json]
 
 Two servers run one after the other on one asyncio loop in this process:
 
@@ -17,7 +17,9 @@ do not share one GIL). Each connection sends "start" (not timed), then, from a c
 signal, its M messages one after the other, each waiting for its ack. The rate counts
 messages acknowledged with an id; the latency is emit to ack. Beside them: the CPU each side
 used while the messages ran (server: this process, sampled every 10 ms; client: the child),
-in cores. --rounds N repeats bare + ours and reports the median round of each.
+in cores. --rounds N repeats bare + ours and reports the median round of each. --think S
+makes each resident pause 0.5-1.5 x S seconds before each message (a person typing): the
+rate is then the residents' pace, and the latency is what they feel at it.
 
 The service allows 30 starts + messages per minute per connection, so a round is at most
 28 + 1 events per connection; all clients come from one address, so the bench raises the
@@ -36,6 +38,7 @@ import json
 import multiprocessing
 import os
 import platform
+import random
 import socket
 import sys
 import tempfile
@@ -74,12 +77,14 @@ TEXTS = [
 # --- client side: runs in a child process -----------------------------------------------------
 
 
-def run_clients(url: str, connections: int, per_connection: int, timeout: float) -> dict:
+def run_clients(url: str, connections: int, per_connection: int, timeout: float,
+                think: float = 0.0) -> dict:
     """N AsyncClients on one loop: connect and start all, then time every message's ack."""
-    return asyncio.run(_clients(url, connections, per_connection, timeout))
+    return asyncio.run(_clients(url, connections, per_connection, timeout, think))
 
 
-async def _clients(url: str, connections: int, per_connection: int, timeout: float) -> dict:
+async def _clients(url: str, connections: int, per_connection: int, timeout: float,
+                   think: float) -> dict:
     loop = asyncio.get_running_loop()
     go, close = asyncio.Event(), asyncio.Event()
     ready = [loop.create_future() for _ in range(connections)]  # connected and started
@@ -109,7 +114,10 @@ async def _clients(url: str, connections: int, per_connection: int, timeout: flo
                 ready[c].set_result(None)
             await go.wait()
             deadline = time.monotonic() + timeout
+            pace = random.Random(c)  # a resident's pause before each message: 0.5-1.5 x think
             for i in range(per):
+                if think:
+                    await asyncio.sleep(think * pace.uniform(0.5, 1.5))
                 if time.monotonic() > deadline:
                     errors.append("time limit reached")
                     break
@@ -213,11 +221,12 @@ class CpuSampler:
         return (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
 
 
-async def clients(pool: Executor, url: str, connections: int, per: int, timeout: float) -> dict:
+async def clients(pool: Executor, url: str, connections: int, per: int, timeout: float,
+                  think: float = 0.0) -> dict:
     """Run the clients in the child; also the CPU this (server) process spent on the messages."""
     with CpuSampler() as cpu:
         result = await asyncio.wrap_future(
-            pool.submit(run_clients, url, connections, per, timeout))
+            pool.submit(run_clients, url, connections, per, timeout, think))
     result["server_cpu_cores"] = cpu.cores(result["started_wall"], result["ended_wall"])
     result["client_cpu_cores"] = result["client_cpu_seconds"] / result["seconds"] \
         if result["seconds"] else None
@@ -247,7 +256,8 @@ async def bench_bare(args: argparse.Namespace, pool: Executor) -> dict:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         await clients(pool, url, 1, WARMUP, args.timeout)
-        return await clients(pool, url, args.connections, args.messages, args.timeout)
+        return await clients(pool, url, args.connections, args.messages, args.timeout,
+                             args.think)
     finally:
         await runner.cleanup()
 
@@ -263,7 +273,7 @@ def _resident_messages(session: Any) -> int:
 
 async def bench_ours(args: argparse.Namespace, pool: Executor, database_url: str | None,
                      var_dir: str) -> dict:
-    from config.serve import start
+    from config.serve import settle_memory, start
     from config.settings import Settings
 
     port = free_port()
@@ -278,6 +288,7 @@ async def bench_ours(args: argparse.Namespace, pool: Executor, database_url: str
     if database_url:
         env["YHTEYS_DATABASE_URL"] = database_url
     running = await start(Settings.from_env(env))
+    settle_memory()  # as `yhteys serve` does once started
     url = f"http://127.0.0.1:{running.http_port}"
     loop = asyncio.get_running_loop()
     # Counting runs on its own thread, so it never queues behind the service's own work.
@@ -290,7 +301,8 @@ async def bench_ours(args: argparse.Namespace, pool: Executor, database_url: str
     try:
         await clients(pool, url, 1, WARMUP, args.timeout)
         before = await count()
-        result = await clients(pool, url, args.connections, args.messages, args.timeout)
+        result = await clients(pool, url, args.connections, args.messages, args.timeout,
+                               args.think)
         # "start" stores the opening message too: one per connection that started.
         result["stored_rows"] = await count() - before - result["started"]
         return result
@@ -390,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=1,
                    help="repeat bare + ours this many times; report the median of each")
     p.add_argument("--timeout", type=float, default=120, help="seconds per phase at most")
+    p.add_argument("--think", type=float, default=0.0,
+                   help="seconds a resident pauses before each message (0.5-1.5 x; default "
+                        "0: back to back, the rate's measure; a pace gives the latency's)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = p.parse_args(argv)
     if not (1 <= args.connections <= MAX_CONNECTIONS and 1 <= args.messages <= MAX_MESSAGES):

@@ -233,7 +233,7 @@ def run_bare(url: str, pg: bool, staff: list[int], seconds: float, timeout: floa
 
 
 async def main_async(args: argparse.Namespace, pool: ProcessPoolExecutor) -> dict[str, Any]:
-    from config.serve import start
+    from config.serve import settle_memory, start
     from config.settings import Settings
 
     pg_url, schema, pg = (pg_schema_url(args.database_url) if args.database_url
@@ -247,6 +247,7 @@ async def main_async(args: argparse.Namespace, pool: ProcessPoolExecutor) -> dic
             if pg_url:
                 env["YHTEYS_DATABASE_URL"] = pg_url
             running = await asyncio.wait_for(start(Settings.from_env(env)), args.timeout)
+            settle_memory()  # as `yhteys serve` does once started
             try:
                 store = running.system.store
                 url = pg_url or store.engine.url.render_as_string(hide_password=False)

@@ -213,7 +213,7 @@ def _raw_counts(session: Any) -> tuple[int, int]:
 
 async def bench_ours(args: argparse.Namespace, pool: Executor, database_url: str | None,
                      var_dir: str) -> dict:
-    from config.serve import start
+    from config.serve import settle_memory, start
     from config.settings import Settings
 
     env = {
@@ -227,6 +227,7 @@ async def bench_ours(args: argparse.Namespace, pool: Executor, database_url: str
     if database_url:
         env["YHTEYS_DATABASE_URL"] = database_url
     running = await start(Settings.from_env(env))
+    settle_memory()  # as `yhteys serve` does once started
     if args.edge_only:  # diagnostic: the listener holds this same queue object
         running.system.jobs.enqueue = lambda *a, **k: None  # type: ignore[method-assign]
     loop = asyncio.get_running_loop()

