@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import SimpleWorker
 
 from config.jobs import QUEUE, worker_system
@@ -19,9 +20,30 @@ log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, burst: bool = False) -> int:
-    """SimpleWorker runs jobs in this process, so the wiring is built once, not per fork."""
+    """SimpleWorker runs jobs in this process, so the wiring is built once, not per fork.
+
+    rq quits its work loop when Redis goes away at the wrong moment (a heartbeat between
+    two jobs): then this worker waits for Redis and works on, first queueing again what a
+    Redis that restarted empty has forgotten. Only a stop request (SIGTERM) ends it."""
     if not settings.redis_url:
         raise SystemExit("yhteys worker needs YHTEYS_REDIS_URL")
+    redis = Redis.from_url(settings.redis_url)
+    while True:
+        _recover_unfinished()
+        # rq forks its scheduler next: a database connection open now would live on in
+        # that child, and with it the lease of a send, after this worker is killed.
+        worker_system().store.engine.dispose()
+        worker = SimpleWorker([QUEUE], connection=redis)
+        try:
+            worker.work(burst=burst, with_scheduler=True)
+        except RedisConnectionError as exc:
+            log.warning("Redis went away under the worker (%s)", exc)
+        if burst or worker._shutdown_requested_date is not None:  # SIGTERM or SIGINT
+            return 0
+        _until_reachable(redis)
+
+
+def _recover_unfinished() -> None:
     try:  # a worker killed with kill -9 may have left a mail half routed, a reply half sent
         system = worker_system()
         rerouted = requeue_stored_mail(system, trust_running=False)
@@ -31,12 +53,19 @@ def run_worker(settings: Settings, burst: bool = False) -> int:
                      rerouted, resumed)
     except Exception:  # a new database a serve has not yet prepared, or one restarting
         log.warning("unfinished work was not looked for at start", exc_info=True)
-    # rq forks its scheduler next: a database connection open now would live on in that
-    # child, and with it the lease of a send, after this worker is killed.
-    worker_system().store.engine.dispose()
-    worker = SimpleWorker([QUEUE], connection=Redis.from_url(settings.redis_url))
-    worker.work(burst=burst, with_scheduler=True)
-    return 0
+
+
+def _until_reachable(redis: Redis, most_s: float = 5.0) -> None:
+    """Until Redis answers again (after 0.1 s, then twice as long each time, at most 5 s)."""
+    pause = 0.1
+    while True:
+        try:
+            redis.ping()
+            log.info("Redis is back: the worker works on")
+            return
+        except RedisConnectionError:
+            time.sleep(pause)
+            pause = min(2 * pause, most_s)
 
 
 def requeue_stored_mail(system: System, stored_before: datetime | None = None,

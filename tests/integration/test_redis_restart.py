@@ -6,12 +6,17 @@ reaches the resident. Nothing is lost, nothing doubled."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from sqlalchemy import text
 
 from config.serve import start
 from config.settings import Settings
@@ -62,8 +67,11 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
         redis.stop()
 
 
-async def test_a_redis_restart_loses_nothing_and_the_events_resume(
-        service: Service, own_redis: OwnRedis, tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def own_shape(service: Service, own_redis: OwnRedis, tmp_path: Path
+                    ) -> AsyncIterator[Service]:
+    """A serve (in this process) and a worker on the test's database and a Redis of their
+    own, which the test may kill and start again."""
     env = {**service.env, "YHTEYS_REDIS_URL": own_redis.url,
            "YHTEYS_HTTP_PORT": str(free_port()), "YHTEYS_SMTP_PORT": str(free_port())}
     log = (tmp_path / "worker.log").open("wb")
@@ -73,6 +81,21 @@ async def test_a_redis_restart_loses_nothing_and_the_events_resume(
     own = Service(await start(settings), settings, service.relay, service.http, env)
     own.running.system.clock.set(TUESDAY_10)
     try:
+        queue = redis.Redis.from_url(own_redis.url)
+        await until(lambda: worker.poll() is not None or queue.scard("rq:workers") > 0, 30)
+        queue.close()
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+        yield own
+    finally:
+        await own.running.stop()
+        worker.terminate()
+        worker.wait(15)
+        log.close()
+
+
+async def test_a_redis_restart_loses_nothing_and_the_events_resume(
+        service: Service, own_redis: OwnRedis, tmp_path: Path) -> None:
+    async with own_shape(service, own_redis, tmp_path) as own:
         irma = own.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
         lead = own.add_staff("lead@hel.fi", [], role="lead")
         inbox, seen = await staff_socket(own, irma)
@@ -103,8 +126,76 @@ async def test_a_redis_restart_loses_nothing_and_the_events_resume(
         assert texts.count("Oletko siellä?") == 1 and texts.count("Nyt toimii") == 1
         await resident.close()
         await inbox.disconnect()
-    finally:
-        await own.running.stop()
-        worker.terminate()
-        worker.wait(15)
-        log.close()
+
+
+async def test_under_load_a_redis_restart_loses_and_doubles_nothing(
+        service: Service, own_redis: OwnRedis, tmp_path: Path) -> None:
+    """Ten residents writing and mail arriving without pause while Redis is killed and
+    started again: every message acknowledged is stored once, every mail that got its 250
+    is routed once, and a counsellor's inbox hears events again."""
+    async with own_shape(service, own_redis, tmp_path) as own:
+        irma = own.add_staff("irma@hel.fi", ["itainen"], name="Irma Itäinen")
+        inbox, seen = await staff_socket(own, irma)
+        residents = [await ChatResident(own).connect() for _ in range(10)]
+        for n, resident in enumerate(residents):
+            await resident.call("start", {**START, "text": f"Aloitus {n}"})
+        stop, acked, mailed = asyncio.Event(), Counter[str](), []
+
+        async def write(n: int, resident: ChatResident) -> None:
+            i = 0
+            while not stop.is_set():
+                client_id = f"r{n}-{i}"
+                ack = await resident.call("message", {"client_id": client_id,
+                                                      "text": f"Viesti {client_id}"})
+                if isinstance(ack.get("id"), int):
+                    acked[client_id] += 1
+                i += 1
+                await asyncio.sleep(0.02)
+
+        async def post() -> None:
+            i = 0
+            while not stop.is_set():
+                message_id = f"<load-{i}@example.com>"
+                refused = await send(own, mail(f"Vuokrarästi {i}, 00320 Helsinki",
+                                               sender=f"Asukas {i} <asukas{i}@example.com>",
+                                               message_id=message_id),
+                                     sender=f"asukas{i}@example.com")
+                if refused == {}:
+                    mailed.append(message_id)
+                i += 1
+
+        load = [asyncio.create_task(write(n, r)) for n, r in enumerate(residents)]
+        load.append(asyncio.create_task(post()))
+        await until(lambda: len(acked) >= 50 and len(mailed) >= 5, timeout=30)
+        own_redis.stop()
+        before = (len(acked), len(mailed))
+        await until(lambda: len(acked) >= before[0] + 50 and len(mailed) >= before[1] + 5,
+                    timeout=30)  # while Redis is away, chat and mail go on
+        own_redis.start()
+        at_restart = (len(acked), len(mailed))
+        await until(lambda: len(acked) >= at_restart[0] + 50
+                    and len(mailed) >= at_restart[1] + 5, timeout=30)
+        stop.set()
+        await asyncio.gather(*load)
+        heard = len(seen)
+        await residents[0].call("message", {"client_id": "last", "text": "Viimeinen"})
+        await until(lambda: len(seen) > heard, timeout=20)  # the inbox hears events again
+        store = own.running.system.store
+
+        def contacts() -> int:
+            with store.unit() as session:
+                return int(session.scalar(text("SELECT count(*) FROM contacts")) or 0)
+
+        await until(lambda: contacts() >= 10 + len(mailed), timeout=60)  # all routed
+        with store.unit() as session:
+            stored = Counter(client_id for (client_id,) in session.execute(text(
+                "SELECT client_id FROM messages WHERE direction = 'in' "
+                "AND client_id LIKE 'r%'")))
+            routed = Counter(mid for (mid,) in session.execute(text(
+                "SELECT channel_message_id FROM messages WHERE channel_message_id "
+                "LIKE '<load-%'")))
+        assert stored == acked  # each acknowledged message once, none unacknowledged
+        assert routed == Counter(mailed) and contacts() == 10 + len(mailed)
+        for resident in residents:
+            await resident.close()
+        await inbox.disconnect()
