@@ -8,7 +8,6 @@ from email import message_from_bytes
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from email.utils import getaddresses
-from functools import lru_cache
 from typing import Any
 
 import bleach
@@ -28,19 +27,28 @@ MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
 class ParsedOnce(EmailPolicy):
-    """The email package's default policy, but each distinct header is parsed once: it
+    """The email package's default policy, but a structural header is parsed once: it
     parses a header again on every read (a mail's Content-Type thirteen times while it is
-    routed, a quarter of a worker's CPU per mail), and header objects are immutable."""
+    routed), and header objects are immutable. Only headers that hold nothing personal are
+    kept (a type, a charset, a boundary: not one naming a file, nor From or Subject)."""
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
         if hasattr(value, "name"):  # a header object already
             return value
-        return _parsed(self, name, value)
+        if name.lower() not in STRUCTURAL or "name" in value.lower():
+            return super().header_fetch_parse(name, value)
+        key = (name.lower(), value)
+        parsed = PARSED.get(key)
+        if parsed is None:
+            if len(PARSED) >= PARSED_AT_MOST:
+                PARSED.clear()
+            parsed = PARSED[key] = super().header_fetch_parse(name, value)
+        return parsed
 
 
-@lru_cache(maxsize=4096)
-def _parsed(policy: EmailPolicy, name: str, value: str) -> Any:
-    return EmailPolicy.header_fetch_parse(policy, name, value)
+STRUCTURAL = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
+PARSED: dict[tuple[str, str], Any] = {}  # (name, value) -> its header object
+PARSED_AT_MOST = 512
 
 
 default_policy = ParsedOnce()

@@ -251,3 +251,27 @@ def test_quoted_history_starts_where_the_client_put_it(text: str, marker: str):
 ])
 def test_no_history_found_where_there_is_none(text: str):
     assert quoted_from(text) is None
+
+
+def test_a_mails_structure_is_parsed_once_and_nothing_personal_is_kept():
+    """Headers read again and again (Content-Type) are parsed once, as one object; a
+    header naming a person or a file is parsed afresh each time and kept nowhere."""
+    from channels.email.parse import PARSED, read_message
+
+    def raw(sender: str, filename: str) -> bytes:
+        m = _mail()
+        m.replace_header("From", f"{sender} <asukas@example.com>")
+        m.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf",
+                         filename=filename)
+        return bytes(m)
+
+    first = read_message(raw("Matti Meikäläinen", "matti_vuokra.pdf"))
+    assert first["MIME-Version"] is first["MIME-Version"]  # parsed once, the same object
+    second = read_message(raw("Aino Virtanen", "aino_vuokra.pdf"))
+    for part in second.walk():
+        part.get_content_type(), part.get_filename()
+    assert second["From"] is not second["From"]  # read afresh each time
+    kept = " ".join(value for _, value in PARSED)
+    assert "multipart/mixed" in kept and "text/plain" in kept
+    assert not any(word in kept.lower() for word in ("aino", "matti", "vuokra", "apua"))
+    assert [p.get_filename() for p in second.iter_attachments()] == ["aino_vuokra.pdf"]
