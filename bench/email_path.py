@@ -67,9 +67,11 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 class Shape:
-    """One serve and its workers on a database and a Redis of their own."""
+    """Serves and workers on a database and a Redis of their own (also used by
+    bench/chat_connections.py)."""
 
-    def __init__(self, admin_url: str, workers: int, folder: Path, timeout: float):
+    def __init__(self, admin_url: str, workers: int, folder: Path, timeout: float,
+                 serves: int = 1, env: dict[str, str] | None = None):
         from sqlalchemy import create_engine, make_url, text
 
         admin = make_url(admin_url)
@@ -84,18 +86,23 @@ class Shape:
         self.url = admin.set(database=self.database).render_as_string(hide_password=False)
         self.engine = create_engine(self.url)
         self.folder, self.timeout, self.procs = folder, timeout, {}
-        redis_port, http_port, self.smtp_port = free_port(), free_port(), free_port()
+        redis_port, self.smtp_port = free_port(), free_port()
+        self.http_ports = [free_port() for _ in range(serves)]
         self.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
                              "--save", "", "--appendonly", "no"], {})
         self.env = {**os.environ, "YHTEYS_DATABASE_URL": self.url,
                     "YHTEYS_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
                     "YHTEYS_SECRET_KEY": "bench-only", "YHTEYS_SERVICE_ADDRESS": SERVICE,
-                    "YHTEYS_VAR_DIR": str(folder / "var"), "YHTEYS_HTTP_PORT": str(http_port),
-                    "YHTEYS_SMTP_PORT": str(self.smtp_port), "YHTEYS_EMAIL_RECEIPTS": "0",
+                    "YHTEYS_VAR_DIR": str(folder / "var"), "YHTEYS_EMAIL_RECEIPTS": "0",
                     "YHTEYS_SMTP_RELAY": f"127.0.0.1:{free_port()}",  # nothing is sent
-                    "YHTEYS_SMTP_MAX_PER_CLIENT": "200", "YHTEYS_COOKIE_SECURE": "0"}
-        self.start("serve", [str(YHTEYS), "serve"], self.env)
-        self._until_healthy(f"http://127.0.0.1:{http_port}/healthz")
+                    "YHTEYS_SMTP_MAX_PER_CLIENT": "200", "YHTEYS_COOKIE_SECURE": "0",
+                    **(env or {})}
+        for n, http_port in enumerate(self.http_ports):  # the first migrates, then the rest
+            name = "serve" if n == 0 else f"serve-{n + 1}"
+            self.start(name, [str(YHTEYS), "serve"], {
+                **self.env, "YHTEYS_HTTP_PORT": str(http_port),
+                "YHTEYS_SMTP_PORT": str(self.smtp_port if n == 0 else free_port())})
+            self._until_healthy(name, f"http://127.0.0.1:{http_port}/healthz")
         for n in range(workers):
             self.start(f"worker-{n + 1}", [str(YHTEYS), "worker"], self.env)
         self._until_workers(workers)
@@ -124,14 +131,14 @@ class Shape:
         self.procs[name] = subprocess.Popen(command, env=env or None, stdout=log, stderr=log,
                                             start_new_session=True)
 
-    def _until_healthy(self, url: str) -> None:
+    def _until_healthy(self, name: str, url: str) -> None:
         import urllib.request
 
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            if self.procs["serve"].poll() is not None:
-                log = (self.folder / "serve.log").read_text()
-                raise SystemExit(f"serve exited:\n{log[-3000:]}")
+            if self.procs[name].poll() is not None:
+                log = (self.folder / f"{name}.log").read_text()
+                raise SystemExit(f"{name} exited:\n{log[-3000:]}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as answer:
                     if answer.status == 200:
