@@ -32,7 +32,6 @@ import os
 import platform
 import shutil
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,19 +41,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from email_corpus import corpus, threads  # bench/ is on sys.path as a script
+from chat_roundtrip import free_port  # bench/ is on sys.path as a script
+from email_corpus import corpus, threads
 from smtp_ingest import LOOPBACK, SERVICE, build_mail
 
 ROOT = Path(__file__).resolve().parent.parent
 YHTEYS = Path(sys.executable).with_name("yhteys")
 TICK = os.sysconf("SC_CLK_TCK")
 WARMUP = 10  # mails routed before the clock starts (each a thread of its own)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -154,7 +148,7 @@ class Shape:
             return int(conn.execute(text(
                 "SELECT count(*) FROM raw_inbound WHERE state = 'processed'")).scalar() or 0)
 
-    def threading(self, mails: list[bytes]) -> dict[str, int]:
+    def threaded(self, mails: list[bytes]) -> dict[str, int]:
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
@@ -226,7 +220,7 @@ def bench_ours(args: argparse.Namespace, mails: list[bytes]) -> dict[str, Any]:
                 "mails": len(mails),
                 "refused": len(refused), "seconds": seconds, "accepted_s": accepted_s,
                 "mails_per_s": len(mails) / seconds, "cpu_s": cpu,
-                "cpu_ms_per_mail": 1000 * cpu / len(mails), **shape.threading(mails),
+                "cpu_ms_per_mail": 1000 * cpu / len(mails), **shape.threaded(mails),
                 "database": f"postgresql {shape.pg}"}
     finally:
         shape.close()

@@ -58,13 +58,7 @@ def waiting_chats(session: Session, among: set[int] | None = None) -> list[Waiti
 def _places(session: Session, among: set[int] | None) -> list[tuple[Waiting, int]]:
     """The waiting chats asked for, each with its place in its area's queue (1 first)."""
     if among is not None and len(among) <= FEW:  # a start's or a settle's one chat
-        return [(chat, int(session.scalar(
-            select(func.count()).select_from(Contact)
-            .join(Conversation, Conversation.id == Contact.conversation_id)
-            .where(*_WAITING, Contact.id <= chat.contact_id,
-                   Contact.area_code.is_(None) if chat.area_code is None
-                   else Contact.area_code == chat.area_code)) or 0))
-            for chat in waiting_chats(session, among)]
+        return [(chat, _place(session, chat)) for chat in waiting_chats(session, among)]
     places: dict[str | None, int] = {}
     found = []
     for chat in waiting_chats(session):
@@ -72,6 +66,16 @@ def _places(session: Session, among: set[int] | None) -> list[tuple[Waiting, int
         if among is None or chat.conversation_id in among:
             found.append((chat, place))
     return found
+
+
+def _place(session: Session, chat: Waiting) -> int:
+    """How many chats of its area (or of the city-wide pool) wait before it, itself too."""
+    same_area = (Contact.area_code.is_(None) if chat.area_code is None
+                 else Contact.area_code == chat.area_code)
+    return int(session.scalar(
+        select(func.count()).select_from(Contact)
+        .join(Conversation, Conversation.id == Contact.conversation_id)
+        .where(*_WAITING, same_area, Contact.id <= chat.contact_id)) or 0)
 
 
 def available_counsellors(session: Session, area_code: str | None) -> int:

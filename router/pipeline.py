@@ -78,12 +78,11 @@ class Router:
         under_way = conversations_under_way(session, {i.conversation_id for i in inbounds
                                                       if i.conversation_id is not None})
         fresh: list[tuple[int, Inbound]] = []
-        places: dict[tuple[int | None, str | None], int] = {}  # a resend in this batch
+        places: dict[tuple[int | None, str | None], int] = {}  # key -> its first in batch
         for n, inbound in enumerate(inbounds):
             key = (inbound.conversation_id, inbound.client_id)
-            if results[n] is not None or inbound.conversation_id not in under_way:
-                continue
-            if key in places:
+            if (results[n] is not None or inbound.conversation_id not in under_way
+                    or key in places):  # stored before, ended, or a resend in this batch
                 continue
             contact_id = under_way[inbound.conversation_id]
             if contact_id is None:  # nothing to append to: routed as a new contact

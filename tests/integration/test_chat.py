@@ -98,10 +98,12 @@ async def test_messages_arriving_during_a_commit_share_the_next_and_are_acked_af
                                       "text": f"Aloitus {n}"})
     await residents[3].call("end", {})
     held, release, sizes = threading.Event(), threading.Event(), []
+    writer: list[ChatWrites] = []
     real = ChatWrites.commit
 
     def held_commit(self: ChatWrites, items: list[Any]) -> list[Any]:
         if not sizes:
+            writer.append(self)
             held.set()
             release.wait(10)
         sizes.append(len(items))
@@ -120,8 +122,11 @@ async def test_messages_arriving_during_a_commit_share_the_next_and_are_acked_af
     later = [asyncio.create_task(send(r, c, t)) for r, c, t in (
         (residents[1], "b-1", "Toinen"), (residents[2], "c-1", "Kolmas"),
         (residents[2], "c-1", "Kolmas"), (residents[3], "d-1", "Loppuneeseen"))]
-    await asyncio.sleep(0.3)  # they wait for the held commit, unanswered
-    assert acked == []
+    for _ in range(500):  # until all four wait for the held commit
+        if len(writer[0].waiting) == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert len(writer[0].waiting) == 4 and acked == []  # waiting, unanswered
     released_at = time.monotonic()
     release.set()
     acks = [await first] + [await t for t in later]
