@@ -85,6 +85,8 @@ async def test_a_place_counted_for_one_chat_is_its_place_in_the_whole_queue(
     [second] = [c for c in await contacts(service, irma) if c["summary"] == "Itä 1"]
     await service.post_json(f"/api/v1/contacts/{second['id']}/replies", {"text": "Hei"}, irma,
                             status=201)
+    await residents[1].wait(residents[1].messages, 1)  # the reply has gone out
+    await residents[2].status_where(lambda s: s.get("position") == 1)  # the queue moved
     ids = {a["conversation_id"] for a in acks}
     system = service.running.system
     with system.store.unit() as session:
