@@ -28,6 +28,7 @@ from channels.phone.telephony import TelephonyEvents
 from channels.phone.words import Speaker
 from config.chat_redis import RedisPresence, RedisToldStatuses
 from config.checks import RedisCheck, lease_check, smtp_check
+from config.handoff import LoopHandoff
 from config.jobs import InProcessJobs
 from config.ratelimit import ConnectionWindow, RateLimits
 from config.rooms import SharedRooms
@@ -65,6 +66,7 @@ class Running:
     background: list[asyncio.Task[None]] = field(default_factory=list)
     sio: socketio.AsyncServer | None = None
     closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)  # at the end
+    handoff: LoopHandoff | None = None
     stopped: bool = False
 
     async def stop(self) -> None:
@@ -84,6 +86,8 @@ class Running:
         if self.chat is not None:
             await self.chat.close()
         self.smtp.close()
+        if self.handoff is not None:
+            await self.handoff.drain(SHUTDOWN_S)
         if self.sio is not None:
             await _say_goodbye(self.sio)
             await self.sio.shutdown()
@@ -106,12 +110,12 @@ async def _say_goodbye(sio: socketio.AsyncServer) -> None:
             await socket.close(wait=False)
 
 
-def _loop_subscriber(loop: asyncio.AbstractEventLoop, inbox: InboxNamespace,
+def _loop_subscriber(handoff: LoopHandoff, inbox: InboxNamespace,
                      board: StatusBoard) -> Any:
     """Events come from worker threads; socket.io emits must happen on the loop."""
     def publish(event: dict[str, Any]) -> None:
-        asyncio.run_coroutine_threadsafe(inbox.broadcast(event), loop)
-        loop.call_soon_threadsafe(board.on_event, event)
+        handoff.submit(inbox.broadcast(event))
+        handoff.loop.call_soon_threadsafe(board.on_event, event)
     return publish
 
 
@@ -154,8 +158,10 @@ async def start(settings: Settings) -> Running:
     inbox.chat_presence, inbox.chat_typing = chat.presence, chat.counsellor_typing
     sio.register_namespace(inbox)
     sio.register_namespace(chat)
-    system.events.subscribers.append(_loop_subscriber(loop, inbox, board))
-    system.deliverers.register("chat", ChatDeliverer(sio, system.store, loop, board.settle))
+    handoff = LoopHandoff(loop)
+    system.events.subscribers.append(_loop_subscriber(handoff, inbox, board))
+    system.deliverers.register("chat", ChatDeliverer(sio, system.store, handoff.submit,
+                                                     board.settle))
     system.deliverers.register("email", _EmailDeliverer(system))
     if isinstance(system.jobs, InProcessJobs):
         system.jobs.start(loop)
@@ -234,7 +240,7 @@ async def start(settings: Settings) -> Running:
     log.info("Yhteys serving http://%s:%s and SMTP %s:%s", settings.http_host, http_port,
              settings.smtp_host, smtp_port)
     return Running(system, runner, smtp, http_port, smtp_port, imap_task, chat, board,
-                   [clock_task, sweep_task], sio, closing)
+                   [clock_task, sweep_task], sio, closing, handoff)
 
 
 async def _every_minute(system: System, rules: QueueRules) -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import socketio
@@ -23,15 +22,15 @@ class ChatDeliverer:
     """A resident who is offline gets the reply with their next `resume`."""
 
     def __init__(self, sio: socketio.AsyncServer, store: Store,
-                 loop: asyncio.AbstractEventLoop,
+                 on_loop: Callable[[Coroutine[Any, Any, None]], None],
                  before: Callable[[int], Awaitable[None]] | None = None):
         self.sio = sio
         self.store = store
-        self.loop = loop
+        self.on_loop = on_loop  # from a worker thread onto the serve's loop, kept track of
         self.before = before  # e.g. the status board settling "joined" first
 
     def deliver(self, message_id: int) -> None:
-        asyncio.run_coroutine_threadsafe(self._deliver(message_id), self.loop)
+        self.on_loop(self._deliver(message_id))
 
     async def _deliver(self, message_id: int) -> None:
         try:

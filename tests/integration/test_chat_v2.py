@@ -34,7 +34,8 @@ async def staff_socket(service: Service, token: str, origin: str | None = None
     inbox = socketio.AsyncClient(reconnection=False)
     inbox.on("event", seen.append, namespace="/inbox")
     await inbox.connect(service.url, namespaces=["/inbox"], transports=["websocket"],
-                        headers={"Origin": origin or service.url}, auth={"token": token})
+                        headers={"Origin": origin or service.url}, auth={"token": token},
+                        wait_timeout=10)  # a loaded CI machine's loop may stall a second
     return inbox, seen
 
 
