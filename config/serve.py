@@ -44,7 +44,7 @@ from web.app import FRONT_END, WebConfig, build_app
 from web.auth import require_staff
 from web.chat_api import ChatApi
 from web.health import Check
-from web.i18n import Catalogs, request_language
+from web.i18n import request_language
 from web.inbox_ns import InboxNamespace
 from web.secure import SecurePortal
 
@@ -165,7 +165,7 @@ async def start(settings: Settings) -> Running:
     system.deliverers.register("email", _EmailDeliverer(system))
     if isinstance(system.jobs, InProcessJobs):
         system.jobs.start(loop)
-    catalogs = Catalogs.load()
+    catalogs = system.catalogs
     rules = settings.callback_rules
     phone = PhoneChannel(system.store, system.router, require_staff,
                          limits.per("callback.request", 10).allow,

@@ -57,6 +57,7 @@ class System:
     deliverers: Deliverers
     outbound: Outbound
     email_jobs: EmailJobs
+    catalogs: Catalogs
     events: FanOutSink = field(default_factory=FanOutSink)
     clock: Clock = field(default_factory=Clock)
 
@@ -136,7 +137,7 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
         email_jobs.jobs, email_jobs.answer_days = queue, settings.answer_days
     outbound = Outbound(store, deliverers, settings.secure_replies)
     system = System(settings, reference, store, router, queue,
-                    deliverers, outbound, email_jobs, fan_out)
+                    deliverers, outbound, email_jobs, catalogs, fan_out)
     if isinstance(queue, InProcessJobs):
         queue.handlers.update(system.job_handlers)
     return system

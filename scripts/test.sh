@@ -199,25 +199,31 @@ step="lint-imports"; lint-imports
 
 # --- pytest, once per backend ----------------------------------------------------------------
 run_pytest() {
-    local backend=$1 rc=0; shift
+    local backend=$1 debug=$2 rc=0; shift 2
     step="pytest ($backend)"
     rm -rf "$D/home/counsel/Maildir"        # both runs start with an empty IMAP mailbox
-    log "pytest with YHTEYS_TEST_BACKEND=$backend"
-    # pytest-asyncio >= 1.x passes debug=False to its loops unless asyncio_debug is set,
-    # which would silently override PYTHONASYNCIODEBUG=1: set both.
+    log "pytest with YHTEYS_TEST_BACKEND=$backend (asyncio debug: $debug)"
+    # asyncio's debug mode (a call into the loop from another thread raises, a coroutine
+    # never awaited says where it was made, slow callbacks are logged) costs ~15 % of the
+    # run's time, so it runs once: on SQLite, the embedded default, whose in-process jobs
+    # hand the most work from threads to the loop. pytest-asyncio >= 1.x passes debug=False
+    # to its loops unless asyncio_debug is set, which would override PYTHONASYNCIODEBUG=1:
+    # set both.
     # In the background + wait, so that a TERM to this script is handled at once (bash runs
     # traps only between foreground commands); a terminal stays its stdin (for --pdb).
     local in=/dev/null; [[ -t 0 ]] && in=/dev/stdin
-    PYTHONASYNCIODEBUG=1 YHTEYS_TEST_BACKEND=$backend python -m pytest -o asyncio_debug=true \
-        --junitxml="$TMP/junit-$backend.xml" "$@" <"$in" &
+    local -a debug_env=() debug_opt=()
+    if [[ $debug == on ]]; then debug_env=(PYTHONASYNCIODEBUG=1); debug_opt=(-o asyncio_debug=true); fi
+    env "${debug_env[@]}" YHTEYS_TEST_BACKEND="$backend" python -m pytest "${debug_opt[@]}" \
+        --durations=15 --junitxml="$TMP/junit-$backend.xml" "$@" <"$in" &
     PYTEST_PID=$!
     wait "$PYTEST_PID" || rc=$?
     PYTEST_PID=""
     ((rc != 5)) || die "pytest ($backend) collected no tests (exit 5): counted as a failure"
     ((rc == 0)) || exit "$rc"
 }
-run_pytest postgres "$@"
-run_pytest sqlite "$@"
+run_pytest postgres off "$@"
+run_pytest sqlite on "$@"
 
 # --- summary (last line in the plain 'N passed, N failed' form) ------------------------------
 step="summary"

@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from sqlalchemy.exc import OperationalError
 
 from config.serve import Running, start
 from config.settings import Settings
+from inbox.db import make_engine, migrate
 from inbox.models import Base
 from inbox.staff import add_staff, create_token
 from inbox.totp import set_secret
@@ -210,6 +212,21 @@ def base_env(tmp_path_factory: pytest.TempPathFactory, relay: Relay) -> dict[str
 
 
 @pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """On the SQLite run: one database migrated to head, which each test copies. Running the
+    migrations took about half a second of every test's start; they still run on each start
+    and find nothing to do. A start on an empty file is what test_cli.py and the tests that
+    run `yhteys serve` as a process see."""
+    if BACKEND == "postgres":
+        return None
+    path = tmp_path_factory.mktemp("schema") / "yhteys.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
 def worker(base_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[subprocess.Popen[bytes] | None]:
     """On the PostgreSQL run: one real `yhteys worker` process for the whole session."""
@@ -350,12 +367,13 @@ class Service:
 
 @pytest.fixture
 async def service(tmp_path: Path, relay: Relay, base_env: dict[str, str],
-                  worker: object) -> AsyncIterator[Service]:
+                  worker: object, sqlite_schema: Path | None) -> AsyncIterator[Service]:
     env = dict(base_env)
-    if BACKEND == "postgres":
+    if sqlite_schema is None:
         reset_database(env["YHTEYS_DATABASE_URL"])
         forget_shared_counts(env["YHTEYS_REDIS_URL"])
     else:
+        shutil.copyfile(sqlite_schema, tmp_path / "yhteys.db")
         env["YHTEYS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'yhteys.db'}"
     relay.messages.clear()
     relay.return_paths.clear()

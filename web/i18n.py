@@ -2,8 +2,10 @@
 for the browser, side by side in `web/locale/<lang>/` (as Zulip keeps them).
 
 The `.po` files are read at start-up (no compiled `.mo` in the repo or a build step): every
-`*.po` of a language is merged into one `babel.support.Translations`. Message ids are
-English; `en` needs no translations, a missing one falls back to the id.
+`*.po` of a language is merged into one `babel.support.Translations`, once per process while
+the files stay as they are (compiling them took 0.2 s, which every start and every test's
+service paid again). Message ids are English; `en` needs no translations, a missing one
+falls back to the id.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -25,8 +28,16 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 
 
 def _translations(folder: Path) -> Translations:
+    files = sorted((folder / "LC_MESSAGES").glob("*.po"))
+    return _compiled(tuple((po, po.stat().st_mtime_ns, po.stat().st_size) for po in files))
+
+
+@lru_cache(maxsize=32)
+def _compiled(files: tuple[tuple[Path, int, int], ...]) -> Translations:
+    """One language's catalogs merged; a file changed (its time or size) is read again.
+    Shared by every Catalogs of the process: nothing changes a Translations once built."""
     merged = Translations()
-    for po in sorted((folder / "LC_MESSAGES").glob("*.po")):
+    for po, _mtime, _size in files:
         with po.open("rb") as f:
             catalog = read_po(f)
         buf = BytesIO()
