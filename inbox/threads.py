@@ -31,10 +31,22 @@ def lock_routing(session: Session, message_ids: Iterable[str],
     PostgreSQL: transaction-scoped advisory locks, all taken at once in one order, so two
     routings never deadlock. SQLite: every writer already holds the database.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    _advisory_locks(session, [m for m in message_ids if m]
+                    + [f"sender:{s.strip().lower()}" for s in senders if s])
+
+
+def lock_identifiers(session: Session, identifiers: Iterable[tuple[str, str]]) -> None:
+    """Serialise the routings that will look up, or add, one resident identifier: two
+    contacts from different senders that carry one identity code (a mail and a chat, at
+    once) find one resident, where the second used to fail on the identifier's unique
+    index. Taken after `lock_routing`'s locks, and in one order, so no two wait on each
+    other."""
+    _advisory_locks(session, [f"identifier:{kind}:{value}" for kind, value in identifiers])
+
+
+def _advisory_locks(session: Session, names: list[str]) -> None:
+    if session.get_bind().dialect.name != "postgresql" or not names:
         return
-    names = [m for m in message_ids if m] + [f"sender:{s.strip().lower()}" for s in senders
-                                             if s]
     keys = sorted({int.from_bytes(bytes.fromhex(ref_hash(n))[:8], "big", signed=True)
                    for n in names})
     for key in keys:

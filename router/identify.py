@@ -15,6 +15,7 @@ from inbox.identity import (  # noqa: F401  (re-exported: the router's vocabular
 )
 from inbox.lookups import partner_by_domain, resident_by_identifiers, resident_visible
 from inbox.models import Resident
+from inbox.threads import lock_identifiers
 from router.context import Context
 
 
@@ -98,6 +99,7 @@ def identify(ctx: Context) -> None:
     if inbound.trust == "link":  # what people write in a call's notes or a form proves nothing
         ids += [("hetu", hetu_digest(c, ctx.hetu_key)) for c in find_identity_codes(inbound.text)]
     placement.identifiers = ids
+    lock_identifiers(ctx.session, ids)  # a concurrent routing may be adding one of them
     resident = resident_by_identifiers(ctx.session, ids)
     kinds = sorted({k for k, _ in ids})
     if inbound.trust == "staff" and inbound.resident_id is not None:  # chosen, not guessed

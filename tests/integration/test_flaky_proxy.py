@@ -140,8 +140,8 @@ async def test_a_proxy_dropping_websockets_loses_and_doubles_nothing(
     started = await resident.until_acked("start", {**START, "client_id": "flaky-start"})
     resident.token = started["token"]
     [contact] = (await service.get_json("/api/v1/contacts?folder=all", irma))["items"]
-    replies = []
-    for n in range(12):
+    replies, n = [], 0
+    while n < 12 or (proxy.drops < 3 and n < 100):  # at least 3 drops, however fast it runs
         ack = await resident.until_acked("message", {"client_id": f"m-{n}",
                                                      "text": f"Viesti {n}"})
         assert isinstance(ack.get("id"), int)
@@ -150,17 +150,18 @@ async def test_a_proxy_dropping_websockets_loses_and_doubles_nothing(
                                                {"text": f"Vastaus {n}"}, irma, status=201)
             assert reply is not None
             replies.append(reply["id"])
+        n += 1
         await asyncio.sleep(0.1)
     for _ in range(300):  # the last replies may come with the next resume
         if set(replies) <= set(resident.received):
             break
         await resident._resume()
         await asyncio.sleep(0.1)
-    assert proxy.drops >= 3, "the proxy did not drop anything"
+    assert proxy.drops >= 3, f"the proxy dropped only {proxy.drops} times"
     assert set(replies) <= set(resident.received)
     detail = await service.get_json(f"/api/v1/contacts/{contact['id']}", irma)
     texts = [m["text"] for m in detail["messages"]]
-    assert [t for t in texts if t.startswith("Viesti")] == [f"Viesti {n}" for n in range(12)]
+    assert [t for t in texts if t.startswith("Viesti")] == [f"Viesti {m}" for m in range(n)]
     assert sorted(t for t in texts if t.startswith("Vastaus")) == sorted(
-        f"Vastaus {n}" for n in range(1, 12, 2))
+        f"Vastaus {m}" for m in range(1, n, 2))
     await resident.client.disconnect()

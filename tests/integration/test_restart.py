@@ -61,6 +61,24 @@ async def test_two_mails_of_a_new_sender_routed_at_once_make_one_resident(servic
     assert len({c["resident_id"] for c in contacts}) == 1
 
 
+async def test_contacts_of_several_senders_with_one_identity_code_at_once_make_one_resident(
+        service: Service):
+    """The code is an identifier no sender lock covers: without a lock on the identifier,
+    the second routing met the first's on its unique index (at_rest's mail and chat did)."""
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    store = service.running.system.store
+    raws = []
+    for n in range(4):
+        data = mail(f"Hetuni on 131052-308T, asia {n}, 00320 Helsinki",
+                    sender=f"Asukas {n} <asukas{n}@example.com>",
+                    message_id=f"<hetu-{n}@example.com>").as_bytes()
+        raws.append(store.run(store_raw, "email", idempotency_key(data), {}, data)[0])
+    process = service.running.system.email_jobs.process
+    await asyncio.gather(*(asyncio.to_thread(process, raw_id) for raw_id in raws))
+    contacts = await service.wait_contacts(lead, 4)
+    assert len({c["resident_id"] for c in contacts}) == 1
+
+
 @pytest.mark.parametrize("left", ["pending", "retrying"])
 async def test_reply_left_unfinished_by_a_crash_is_delivered_after_restart(service: Service,
                                                                           left: str):
