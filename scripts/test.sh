@@ -222,6 +222,9 @@ run_pytest() {
     ((rc != 5)) || die "pytest ($backend) collected no tests (exit 5): counted as a failure"
     ((rc == 0)) || exit "$rc"
 }
+# The browser tests run once, on PostgreSQL (tests/conftest.py): unless pytest arguments
+# choose the tests, then both runs take what was chosen.
+(($#)) || export YHTEYS_TEST_BROWSERS=postgres
 run_pytest postgres off "$@"
 run_pytest sqlite on "$@"
 
