@@ -45,38 +45,33 @@ async def test_two_jobs_for_one_mail_at_once_make_one_contact(service: Service):
     assert store.run(lambda s: s.scalar(select(func.count()).select_from(Contact))) == 1
 
 
+async def residents_of_mails_routed_at_once(service: Service, mails: list[bytes]) -> set[int]:
+    """Store the mails, route them all at once (a thread each), and name their residents."""
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    store = service.running.system.store
+    raws = [store.run(store_raw, "email", idempotency_key(data), {}, data)[0]
+            for data in mails]
+    process = service.running.system.email_jobs.process
+    await asyncio.gather(*(asyncio.to_thread(process, raw_id) for raw_id in raws))
+    return {c["resident_id"] for c in await service.wait_contacts(lead, len(mails))}
+
+
 async def test_two_mails_of_a_new_sender_routed_at_once_make_one_resident(service: Service):
     """Without a lock on the sender, the second routing meets the first's new identifier
     (a unique-constraint error) and its mail waits for the queue's retry."""
-    lead = service.add_staff("lead@hel.fi", [], role="lead")
-    store = service.running.system.store
-    raws = []
-    for n in range(4):
-        data = mail(f"Asia {n}, 00320 Helsinki", sender="Uusi Asukas <uusi@example.com>",
-                    message_id=f"<new-{n}@example.com>").as_bytes()
-        raws.append(store.run(store_raw, "email", idempotency_key(data), {}, data)[0])
-    process = service.running.system.email_jobs.process
-    await asyncio.gather(*(asyncio.to_thread(process, raw_id) for raw_id in raws))
-    contacts = await service.wait_contacts(lead, 4)
-    assert len({c["resident_id"] for c in contacts}) == 1
+    mails = [mail(f"Asia {n}, 00320 Helsinki", sender="Uusi Asukas <uusi@example.com>",
+                  message_id=f"<new-{n}@example.com>").as_bytes() for n in range(4)]
+    assert len(await residents_of_mails_routed_at_once(service, mails)) == 1
 
 
 async def test_contacts_of_several_senders_with_one_identity_code_at_once_make_one_resident(
         service: Service):
     """The code is an identifier no sender lock covers: without a lock on the identifier,
     the second routing met the first's on its unique index (at_rest's mail and chat did)."""
-    lead = service.add_staff("lead@hel.fi", [], role="lead")
-    store = service.running.system.store
-    raws = []
-    for n in range(4):
-        data = mail(f"Hetuni on 131052-308T, asia {n}, 00320 Helsinki",
-                    sender=f"Asukas {n} <asukas{n}@example.com>",
-                    message_id=f"<hetu-{n}@example.com>").as_bytes()
-        raws.append(store.run(store_raw, "email", idempotency_key(data), {}, data)[0])
-    process = service.running.system.email_jobs.process
-    await asyncio.gather(*(asyncio.to_thread(process, raw_id) for raw_id in raws))
-    contacts = await service.wait_contacts(lead, 4)
-    assert len({c["resident_id"] for c in contacts}) == 1
+    mails = [mail(f"Hetuni on 131052-308T, asia {n}, 00320 Helsinki",
+                  sender=f"Asukas {n} <asukas{n}@example.com>",
+                  message_id=f"<hetu-{n}@example.com>").as_bytes() for n in range(4)]
+    assert len(await residents_of_mails_routed_at_once(service, mails)) == 1
 
 
 @pytest.mark.parametrize("left", ["pending", "retrying"])
