@@ -25,6 +25,7 @@ from inbox.outbound import Outbound
 from inbox.ports import Deliverers, EventSink, JobQueue
 from inbox.raw import seal_legacy
 from inbox.reference import sync_reference_data
+from inbox.reference_cache import ReferenceCache
 from inbox.store import Store
 from inbox.taxonomy import CaseVocabulary
 from router.pipeline import Router
@@ -108,7 +109,7 @@ def _build(settings: Settings, events: EventSink | None, jobs: JobQueue | None) 
         fan_out.subscribers.append(events.publish)
     store = Store(engine, make_sessionmaker(engine), fan_out,
                   Sealer(settings.secret_key, settings.retired_secret_keys))
-    router = Router(settings.secret_key)
+    router = Router(settings.secret_key, reference=ReferenceCache())
     deliverers = Deliverers()
     catalogs = Catalogs.load()
     reference = load_reference_data(settings.config_path)

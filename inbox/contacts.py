@@ -83,19 +83,23 @@ def _join(contact: Contact, who: Principal) -> None:
         contact.joined_by_id, contact.joined_at = who.staff_id, datetime.now(UTC)
 
 
-def _resident_for(session: Session, inbound: Inbound, placement: Placement) -> int | None:
+def _resident_for(session: Session, inbound: Inbound, placement: Placement
+                  ) -> tuple[int | None, bool]:
+    """(the resident's id, made just now): a new one gets the identifiers that found
+    nobody (identify looked them all up under their locks), a known one those it lacks."""
     resident_id = placement.resident_id
-    if resident_id is None and placement.identifiers:
-        resident = Resident(
-            name=inbound.sender_name,
-            postal_code=inbound.postal_code,
-            language=inbound.language,
-        )
+    identifiers = list(dict.fromkeys(placement.identifiers))
+    if resident_id is None and identifiers:
+        resident = Resident(name=inbound.sender_name,
+                            postal_code=placement.postal_code or inbound.postal_code,
+                            language=inbound.language)
         session.add(resident)
         session.flush()
-        resident_id = resident.id
+        session.add_all(ResidentIdentifier(resident_id=resident.id, kind=kind, value=value)
+                        for kind, value in identifiers)
+        return resident.id, True
     if resident_id is not None:
-        for kind, value in placement.identifiers:
+        for kind, value in identifiers:
             known = session.scalar(
                 select(ResidentIdentifier).where(
                     ResidentIdentifier.kind == kind, ResidentIdentifier.value == value
@@ -106,7 +110,7 @@ def _resident_for(session: Session, inbound: Inbound, placement: Placement) -> i
         known_resident = session.get(Resident, resident_id)
         if known_resident is not None and placement.postal_code:
             known_resident.postal_code = placement.postal_code
-    return resident_id
+    return resident_id, False
 
 
 def next_seq(session: Session, conversation_id: int) -> int:
@@ -174,7 +178,7 @@ def _mark_raw(session: Session, inbound: Inbound, contact_id: int) -> None:
 
 
 def record_new_contact(session: Session, inbound: Inbound, placement: Placement) -> Recorded:
-    resident_id = _resident_for(session, inbound, placement)
+    resident_id, new_resident = _resident_for(session, inbound, placement)
     case_id = placement.case_id
     if case_id is None and placement.open_case and resident_id is not None:
         case = Case(
@@ -182,9 +186,9 @@ def record_new_contact(session: Session, inbound: Inbound, placement: Placement)
             area_code=placement.area_code,
             counsellor_id=placement.assignee_id,
             reasons=[placement.reason] if placement.reason else [],
-            previous_case_id=session.scalar(  # a later contact: a new case, linked
-                select(Case.id).where(Case.resident_id == resident_id,
-                                      Case.status == "closed")
+            previous_case_id=None if new_resident else session.scalar(
+                select(Case.id).where(Case.resident_id == resident_id,  # a later contact:
+                                      Case.status == "closed")  # a new case, linked
                 .order_by(Case.closed_at.desc(), Case.id.desc()).limit(1)),
         )
         session.add(case)

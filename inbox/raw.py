@@ -71,12 +71,18 @@ class RawCopy:
     data: bytes
 
 
-def load_raw(session: Session, raw_id: int) -> RawCopy | None:
-    raw = session.get(RawInbound, raw_id)
-    if raw is None:
-        return None
-    return RawCopy(raw.id, raw.state, raw.idempotency_key, dict(raw.envelope or {}),
-                   raw.received_at, sealer_of(session).open(raw.data, RAW))
+def load_raws(session: Session, raw_ids: Iterable[int]) -> list[RawCopy]:
+    """The stored inputs of these ids still waiting to be routed, in id order, in one read
+    (a job routes what one group commit stored)."""
+    sealer = sealer_of(session)
+    rows = session.execute(
+        select(RAW_TABLE.c.id, RAW_TABLE.c.idempotency_key, RAW_TABLE.c.envelope,
+               RAW_TABLE.c.received_at, RAW_TABLE.c.data)
+        .where(RAW_TABLE.c.id.in_(set(raw_ids)), RAW_TABLE.c.state == "stored")
+        .order_by(RAW_TABLE.c.id))
+    return [RawCopy(raw_id, "stored", key, dict(envelope or {}), received_at,
+                    sealer.open(data, RAW))
+            for raw_id, key, envelope, received_at, data in rows]
 
 
 def seal_legacy(session: Session, batch: int = 500) -> int:

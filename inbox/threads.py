@@ -49,8 +49,11 @@ def _advisory_locks(session: Session, names: list[str]) -> None:
         return
     keys = sorted({int.from_bytes(bytes.fromhex(ref_hash(n))[:8], "big", signed=True)
                    for n in names})
-    for key in keys:
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    # One round trip: a function scan of the array yields its keys in their order.
+    session.execute(_LOCK_ALL, {"keys": keys}).all()
+
+
+_LOCK_ALL = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS t(k)")
 
 
 def wait_for_parents(session: Session, contact_id: int, message_ids: Iterable[str]) -> None:

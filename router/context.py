@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from inbox.contacts import Placement
 from inbox.inbound import Inbound
 from inbox.models import Resident
+from inbox.reference_cache import ReferenceCache
 
 WHO_CLIENT = 1
 
@@ -20,6 +21,7 @@ class Context:
     inbound: Inbound
     hetu_key: bytes
     text: str  # the inbound text as received (only what is stored gets redacted)
+    reference: ReferenceCache = field(default_factory=ReferenceCache)  # areas, partners
     placement: Placement = field(
         default_factory=lambda: Placement(who_contacted=WHO_CLIENT, urgency="normal",
                                           steps=[], summary={})

@@ -13,7 +13,7 @@ from inbox.identity import (  # noqa: F401  (re-exported: the router's vocabular
     hetu_digest,
     redact_identity_codes,
 )
-from inbox.lookups import partner_by_domain, resident_by_identifiers, resident_visible
+from inbox.lookups import resident_by_identifiers, resident_visible
 from inbox.models import Resident
 from inbox.threads import lock_identifiers
 from router.context import Context
@@ -81,7 +81,7 @@ def identify(ctx: Context) -> None:
     ids: list[tuple[str, str]] = []
     sender = normalise_email(inbound.sender_email) if inbound.sender_email else None
     domain = sender.rsplit("@", 1)[1] if sender else None
-    partner = partner_by_domain(ctx.session, domain) if domain else None
+    partner = ctx.reference.partner_by_domain(ctx.session, domain) if domain else None
     if partner is not None and inbound.partner_verified is False:
         ctx.record("identify", "partner_unverified", partner=partner.name, domain=domain,
                    why=inbound.partner_evidence or "")

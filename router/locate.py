@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from inbox.lookups import postal_areas
 from router.context import Context
 
 POSTAL_CODE = re.compile(r"(?<!\d)(\d{5})(?!\d)")
@@ -29,7 +28,7 @@ def locate(ctx: Context) -> None:
     candidates += [(c, "postal_in_text") for c in postal_codes_in(ctx.text)]
     if ctx.resident is not None and ctx.resident.postal_code:
         candidates.append((ctx.resident.postal_code, "resident_postal"))
-    known = postal_areas(ctx.session, {c for c, _ in candidates})
+    known = ctx.reference.postal_areas(ctx.session, {c for c, _ in candidates})
     for code, how in candidates:
         if code in known:
             area_code, name, district = known[code]

@@ -23,6 +23,7 @@ from inbox.lookups import (
     conversations_under_way,
     sender_belongs_to,
 )
+from inbox.reference_cache import ReferenceCache
 from inbox.threads import contacts_awaiting, lock_routing, parent_arrived, wait_for_parents
 from router.assign import assign
 from router.case import link_or_open_case
@@ -35,16 +36,18 @@ DEFAULT_RULES: tuple[Rule, ...] = (identify, locate, classify, link_or_open_case
 
 
 class Router:
-    def __init__(self, hetu_key: bytes, rules: Sequence[Rule] = DEFAULT_RULES):
+    def __init__(self, hetu_key: bytes, rules: Sequence[Rule] = DEFAULT_RULES,
+                 reference: ReferenceCache | None = None):
         self.hetu_key = hetu_key
         self.rules = tuple(rules)
+        self.reference = reference or ReferenceCache()
 
     def route(self, session: Session, inbound: Inbound) -> Recorded:
         """Store the inbound where it belongs; a redelivery returns what was stored before."""
         duplicate = find_duplicate(session, inbound)
         if duplicate is not None:
             return duplicate
-        ctx = Context(session, inbound, self.hetu_key, inbound.text)
+        ctx = Context(session, inbound, self.hetu_key, inbound.text, self.reference)
         stored = _as_stored(inbound)
         lock_routing(session, () if inbound.conversation_id is not None  # mail's threads
                      else (*inbound.thread_ids, inbound.channel_message_id or ""),

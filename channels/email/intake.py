@@ -20,6 +20,14 @@ Mail = tuple[str, dict[str, Any], bytes]  # idempotency key, envelope, the raw b
 REQUEUE_AFTER_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # then every 30 s, while the queue is away
 
 
+def process_job_id(raw_ids: list[int]) -> str:
+    """One mail's routing job is `email-process-<id>` (the sweeps look for it by that
+    name); a batch's is named by its first mail and how many follow."""
+    first = raw_ids[0]
+    return f"email-process-{first}" if len(raw_ids) == 1 \
+        else f"email-process-{first}-and-{len(raw_ids) - 1}"
+
+
 class MailIntake(GroupCommit[Mail, tuple[int, bool]]):
     what = "inbound mail"
 
@@ -46,22 +54,24 @@ class MailIntake(GroupCommit[Mail, tuple[int, bool]]):
         return results
 
     def _queue(self, raw_ids: list[int] | None = None) -> None:
-        """Queue these mails' routing (None: the ones the queue was away for)."""
+        """Queue these mails' routing as one job (None: the ones the queue was away for)."""
         if raw_ids is None:
             with self._unqueued_lock:
                 raw_ids = sorted(self.unqueued)
-        for raw_id in raw_ids:
+        for start in range(0, len(raw_ids), self.max_batch):
+            batch = raw_ids[start:start + self.max_batch]
             try:
-                self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+                self.jobs.enqueue("email.process", *batch, job_id=process_job_id(batch))
                 with self._unqueued_lock:
-                    self.unqueued.discard(raw_id)
+                    self.unqueued.difference_update(batch)
             except Exception as exc:  # stored durably: queued as soon as the queue is back
                 with self._unqueued_lock:
-                    first = raw_id not in self.unqueued
-                    self.unqueued.add(raw_id)
+                    first = not self.unqueued
+                    self.unqueued.update(raw_ids[start:])
                 if first:
-                    log.warning("raw mail %s stored, but the job queue is unreachable (%s)",
-                                raw_id, exc)
+                    log.warning("raw mails from %s on stored, but the job queue is "
+                                "unreachable (%s)", batch[0], exc)
+                return
 
     async def _requeue(self) -> None:
         """A Redis blip delays routing by the blip, not until the minute timer's sweep

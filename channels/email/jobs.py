@@ -30,7 +30,7 @@ from inbox.contacts import mark_delivery
 from inbox.inbound import Inbound
 from inbox.models import Contact, Message
 from inbox.ports import JobQueue
-from inbox.raw import claim_raw, load_raw, mark_unparseable
+from inbox.raw import RawCopy, claim_raw, load_raws, mark_unparseable
 from inbox.receipts import claim_receipt, release_receipt
 from inbox.reports import record_delivery_report
 from inbox.secure import now_utc
@@ -71,11 +71,27 @@ class EmailJobs:
     secure_link_days: int = 30
     limits: Limits = field(default_factory=Limits)  # attachments: Settings' limits
 
-    def process(self, raw_id: int) -> None:
-        """Parse outside any transaction (it is the slow part), then route in one."""
-        raw = self.store.run(load_raw, raw_id)
-        if raw is None or raw.state != "stored":
-            return  # processed already (the job ran twice) or gone
+    def process(self, *raw_ids: int) -> None:
+        """Route these stored mails: what one group commit of the listener stored is one
+        job, so its mails cost one dequeue and one read. Each is parsed outside any
+        transaction (the slow part), then routed in a transaction of its own, so one
+        mail's trouble is not its neighbours'. One that must be tried again (a busy
+        database) makes the job raise once the rest are done; its retry skips the mails
+        routed meanwhile, as it does those a job run twice finds processed."""
+        again: Exception | None = None
+        for raw in self.store.run(load_raws, raw_ids):
+            try:
+                self._process(raw)
+            except Exception as exc:
+                if again is None:
+                    again = exc
+                else:
+                    log.warning("raw mail %s to be routed again: %s", raw.id, exc)
+        if again is not None:
+            raise again
+
+    def _process(self, raw: RawCopy) -> None:
+        raw_id = raw.id
         try:
             message = read_message(raw.data)
             rcpt_tos = [str(r) for r in (raw.envelope or {}).get("rcpt_tos", [])]
@@ -90,7 +106,7 @@ class EmailJobs:
                 return
             inbound = self._with_partner_proof(inbound_from(
                 message, raw.id, raw.idempotency_key, raw.received_at,
-                                   auto_reply=is_auto_reply(message),
+                auto_reply=is_auto_reply(message),
                 envelope_sender=str((raw.envelope or {}).get("mail_from") or "") or None,
                 limits=self.limits),
                 raw.data, message, raw.envelope or {})
