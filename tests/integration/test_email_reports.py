@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from email.message import EmailMessage
 
+import pytest
+
 from tests.conftest import Service
 from tests.integration.test_email import SERVICE, mail, send
 
@@ -149,6 +151,44 @@ async def test_a_mail_whose_routing_fails_is_shown_for_manual_handling(service: 
     assert contact["area"] == "lantinen"
     assert (await service.get_json("/api/v1/unparsed", lead))["items"] == []
     await service.post_json(f"/api/v1/unparsed/{raw_id}/retry", {}, lead, status=404)
+
+
+async def test_one_job_routes_a_commits_mails_and_a_busy_one_waits_alone(service: Service):
+    """The listener queues what one group commit stored as one job. A mail the database
+    refuses for now (a lock timeout) is tried again by the job's retry; its neighbours are
+    routed meanwhile, and the retry does not route them twice."""
+    from sqlalchemy.exc import OperationalError
+
+    from channels.email.jobs import EmailJobs
+    from inbox.raw import store_raw, waiting_raw
+    from router.context import Context
+    from router.pipeline import DEFAULT_RULES, Router
+
+    busy = {"once": True}
+
+    def busy_once(ctx: Context) -> None:
+        if "Toinen" in ctx.text and busy.pop("once", False):
+            raise OperationalError("SELECT", {}, Exception("canceling statement: lock timeout"))
+
+    lead = service.add_staff("lead@hel.fi", [], role="lead")
+    store = service.running.system.store
+    ids = [store.run(store_raw, "email", f"email:batch-{n}", {"rcpt_tos": [SERVICE]},
+                     mail(f"{word} viesti, 00320 Helsinki", subject=word,
+                          sender=f"r{n}@example.com",
+                          message_id=f"<batch-{n}@x>").as_bytes())[0]
+           for n, word in enumerate(("Ensimmäinen", "Toinen", "Kolmas"))]
+    jobs = EmailJobs(store, Router(b"k", rules=(busy_once, *DEFAULT_RULES)), SERVICE, b"k",
+                     None, 1)
+    with pytest.raises(OperationalError):
+        await asyncio.to_thread(jobs.process, *ids)
+    assert store.run(waiting_raw) == [ids[1]]
+    assert len(await service.wait_contacts(lead, 2)) == 2
+    await asyncio.to_thread(jobs.process, *ids)  # the queue's retry of the same job
+    assert store.run(waiting_raw) == []
+    contacts = await service.wait_contacts(lead, 3)
+    await asyncio.sleep(0.3)  # nothing more comes
+    assert len((await service.get_json("/api/v1/contacts?folder=all", lead))["items"]) == 3
+    assert sorted(c["summary"][:6] for c in contacts) == ["Ensimm", "Kolmas", "Toinen"]
 
 
 async def test_one_reply_sent_by_several_at_once_leaves_once(service: Service):
