@@ -22,8 +22,8 @@ def ref_hash(message_id: str) -> str:
     return hashlib.sha256(message_id.strip().lower().encode()).hexdigest()
 
 
-def lock_routing(session: Session, message_ids: Iterable[str],
-                 senders: Iterable[str | None] = ()) -> None:
+def lock_routing(session: Session, message_ids: Iterable[str], email: str | None = None,
+                 phone: str | None = None) -> None:
     """Serialise, until this transaction ends, the routings that share a Message-ID (one
     thread) or a sender's address or number (one resident: the second finds the first's
     new resident instead of failing on its identifier).
@@ -32,7 +32,8 @@ def lock_routing(session: Session, message_ids: Iterable[str],
     routings never deadlock. SQLite: every writer already holds the database.
     """
     _advisory_locks(session, [m for m in message_ids if m]
-                    + [f"sender:{s.strip().lower()}" for s in senders if s])
+                    + [_identifier(kind, value.strip().lower())
+                       for kind, value in (("email", email), ("phone", phone)) if value])
 
 
 def lock_identifiers(session: Session, identifiers: Iterable[tuple[str, str]]) -> None:
@@ -41,14 +42,24 @@ def lock_identifiers(session: Session, identifiers: Iterable[tuple[str, str]]) -
     once) find one resident, where the second used to fail on the identifier's unique
     index. Taken after `lock_routing`'s locks, and in one order, so no two wait on each
     other."""
-    _advisory_locks(session, [f"identifier:{kind}:{value}" for kind, value in identifiers])
+    _advisory_locks(session, [_identifier(kind, value) for kind, value in identifiers])
+
+
+def _identifier(kind: str, value: str) -> str:
+    """A sender's lock is its identifier's: the lock on a mail's own address is held already
+    when its identifiers are locked, which then costs no statement."""
+    return f"identifier:{kind}:{value}"
 
 
 def _advisory_locks(session: Session, names: list[str]) -> None:
     if session.get_bind().dialect.name != "postgresql" or not names:
         return
+    held: set[int] = session.info.setdefault("advisory_locks", set())  # this transaction's
     keys = sorted({int.from_bytes(bytes.fromhex(ref_hash(n))[:8], "big", signed=True)
-                   for n in names})
+                   for n in names} - held)
+    if not keys:
+        return
+    held.update(keys)
     # One round trip: a function scan of the array yields its keys in their order.
     session.execute(_LOCK_ALL, {"keys": keys}).all()
 

@@ -51,7 +51,7 @@ class Router:
         stored = _as_stored(inbound)
         lock_routing(session, () if inbound.conversation_id is not None  # mail's threads
                      else (*inbound.thread_ids, inbound.channel_message_id or ""),
-                     (inbound.sender_email, inbound.sender_phone))
+                     inbound.sender_email, inbound.sender_phone)
         existing = self._thread_of(session, inbound)
         if existing is not None and (inbound.conversation_id is not None
                                      or sender_belongs_to(session, existing,
