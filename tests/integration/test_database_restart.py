@@ -6,12 +6,15 @@ serve answers again without a restart of its own, and the mail sent again is rou
 from __future__ import annotations
 
 import smtplib
+import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import text
 
 from config.serve import start
 from config.settings import Settings
+from inbox.db import PING_AFTER_IDLE_S, make_engine
 from tests.conftest import Service
 from tests.integration.pg_cluster import Cluster
 from tests.integration.test_email import mail, send
@@ -65,3 +68,22 @@ async def test_a_database_restart_is_a_503_then_recovers_by_itself(
         assert (await health(own))[0] == 200
     finally:
         await own.running.stop()
+
+
+
+def test_a_connection_idle_through_a_restart_is_replaced_before_use(cluster: Cluster) -> None:
+    """Pooled connections are dead after a restart. One idle for a second is pinged before
+    use and replaced, so the first unit of work afterwards succeeds (without the ping it
+    fails with AdminShutdown); one back within the second is used without a round trip."""
+    engine = make_engine(cluster.url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        given_back = time.monotonic()
+        cluster.stop()
+        cluster.start()
+        time.sleep(max(0.0, PING_AFTER_IDLE_S + 0.1 - (time.monotonic() - given_back)))
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
