@@ -15,6 +15,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.email.intake import MailIntake
+from channels.email.smtp_address import plain_address
 from inbox.ports import JobQueue
 from inbox.store import Store
 from router.identify import normalise_email
@@ -88,13 +89,26 @@ def enhanced(text: str, size_limit: int | None = None) -> str:
 class YhteysSMTP(SMTP):
     """aiosmtpd's server with enhanced status codes on every reply, an idle timeout that
     counts any bytes received as activity (also inside DATA), a 421 before an idle session
-    is closed, and a callback when the connection is gone (for the connection limits)."""
+    is closed, a callback when the connection is gone (for the connection limits), and
+    plain addresses read without aiosmtpd's costly parse."""
 
     on_lost: Callable[[], None] | None = None
 
     async def push(self, status: Any) -> None:
         text = status.decode() if isinstance(status, bytes) else status
         await super().push(enhanced(text, self.data_size_limit))
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        plain = plain_address(arg)  # aiosmtpd's own costs ~50 µs (smtp_address.py)
+        if plain is None:
+            try:
+                return super()._getaddr(arg)
+            except Exception:  # email's parser trips over some garbage (AttributeError,
+                return None, None  # IndexError, UnboundLocalError): not an address, a 5xx
+        address, rest = plain
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, rest
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._last_seen = self.loop.time()
