@@ -353,6 +353,7 @@ async def test_every_refusal_over_the_wire_carries_an_enhanced_status_code(servi
         (b"DATA", b"503 5.5.1 Error: need RCPT command"),
         (b"RCPT TO:<" + SERVICE.encode() + b">", b"503 5.5.1 Error: need MAIL command"),
         (b"MAIL FROM:<\xff@example.com>", b"553 5.1.7 "),  # not UTF-8
+        (b"MAIL FROM:<.@\t[>", b"553 5.1.3 "),  # email's parser crashed: was a 451
         (b"MAIL FROM:<matti@example.com> BODY=FOO", b"501 5.5.4 "),
         (b"MAIL FROM:<matti@example.com> XFOO=1", b"555 5.5.4 "),
         (b"MAIL FROM:<matti@example.com> SIZE=999999999", b"552 5.3.4 "),
