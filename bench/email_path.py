@@ -210,17 +210,21 @@ def bench_ours(args: argparse.Namespace, mails: list[bytes]) -> dict[str, Any]:
         send_all(shape.smtp_port, warmup, 1)
         shape.until_processed(WARMUP, time.perf_counter() + args.timeout)
         pids = [p.pid for n, p in shape.procs.items() if n != "redis"]
+        roles = {n: [p.pid] for n, p in shape.procs.items()}
+        per0 = {n: cpu_seconds(r) for n, r in roles.items()}
         cpu0, t0 = cpu_seconds(pids), time.perf_counter()
         refused = send_all(shape.smtp_port, mails, args.connections)
         accepted_s = time.perf_counter() - t0
         shape.until_processed(WARMUP + len(mails) - len(refused), t0 + args.timeout)
         seconds, cpu = time.perf_counter() - t0, cpu_seconds(pids) - cpu0
+        split = {n: 1000 * (cpu_seconds(r) - per0[n]) / len(mails) for n, r in roles.items()}
         version = str(shape.pg["server_version"]).split()[0]
         return {"system": f"yhteys (1 serve, {args.workers} workers, PostgreSQL {version})",
                 "mails": len(mails),
                 "refused": len(refused), "seconds": seconds, "accepted_s": accepted_s,
                 "mails_per_s": len(mails) / seconds, "cpu_s": cpu,
-                "cpu_ms_per_mail": 1000 * cpu / len(mails), **shape.threaded(mails),
+                "cpu_ms_per_mail": 1000 * cpu / len(mails), "cpu_ms_by_process": split,
+                **shape.threaded(mails),
                 "database": f"postgresql {shape.pg}"}
     finally:
         shape.close()
@@ -234,6 +238,8 @@ def print_table(ours: dict[str, Any], peer: dict[str, Any] | None) -> None:
     print("-" * 92)
     print(f"{ours['system']:52} {ours['seconds']:8.2f} {ours['mails_per_s']:8.1f} "
           f"{ours['cpu_ms_per_mail']:11.2f} {ours['threaded']:>4}/{ours['replies']}")
+    print("  ours' CPU ms a mail by process: " + ", ".join(
+        f"{name} {ms:.2f}" for name, ms in ours["cpu_ms_by_process"].items()))
     if peer is None:
         return
     print(f"{peer['system'] + ' (Django ' + peer['django'] + ')':52} {peer['seconds']:8.2f} "
