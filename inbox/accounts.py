@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from inbox.access import Principal
 from inbox.errors import Problem, bad_request, not_found
@@ -48,6 +48,11 @@ def _now() -> datetime:
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# A request's check of its token or cookie reads the staff member's areas in the same
+# query (a join), not in a second one as the relationship's own selectin load would.
+_WITH_AREAS = joinedload(Staff.areas)
 
 
 def principal_of(staff: Staff) -> Principal:
@@ -107,7 +112,8 @@ def token_check(session: Session, token: str) -> Principal | str:
     """The token's staff member, or why not: a problem code (token.unknown, token.revoked,
     token.expired, account.disabled)."""
     found = session.execute(select(ApiToken, Staff).join(Staff, Staff.id == ApiToken.staff_id)
-                            .where(ApiToken.token_hash == digest(token))).first()
+                            .where(ApiToken.token_hash == digest(token))
+                            .options(_WITH_AREAS)).unique().first()
     if found is None:
         return "token.unknown"
     row, staff = found
@@ -185,7 +191,8 @@ def session_check(session: Session, token: str, rules: AccountRules = DEFAULT_RU
     found = session.execute(select(StaffSession, Staff)
                             .join(Staff, Staff.id == StaffSession.staff_id)
                             .where(StaffSession.token_hash == digest(token),
-                                   StaffSession.stage == "live")).first()
+                                   StaffSession.stage == "live")
+                            .options(_WITH_AREAS)).unique().first()
     if found is None:
         return None
     row, staff = found

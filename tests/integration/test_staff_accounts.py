@@ -406,3 +406,30 @@ async def test_demo_accounts_skip_the_second_factor_and_only_they(service: Servi
         r, _ = await code_step(service, http, "/login/code",
                                await totp_code(service.url, "ville@hel.fi"))
         assert r.status == 303
+
+
+async def test_a_requests_token_check_reads_the_staff_member_and_areas_at_once(
+        service: Service):
+    """Every API request checks its token first: one query gives the token, the staff
+    member and their areas (the relationship's own load was a second round trip)."""
+    from sqlalchemy import event
+
+    from inbox.accounts import token_check
+
+    token = service.add_staff("ville@hel.fi", ["lantinen", "itainen"])
+    store = service.running.system.store
+    store.run(token_check, token)  # its last-used time is written now, not next time
+    selects: list[str] = []
+    mine = threading.get_ident()  # the service's timers may query meanwhile: not counted
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if threading.get_ident() == mine and statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        who = store.run(token_check, token)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    assert who.areas == ("itainen", "lantinen")  # type: ignore[union-attr]
+    assert len(selects) == 1, selects
