@@ -19,6 +19,25 @@ from inbox.raw import waiting_raw
 log = logging.getLogger(__name__)
 
 
+class YhteysWorker(SimpleWorker):
+    """rq's SimpleWorker, whose stop cannot hang on its command channel's thread."""
+
+    def unsubscribe(self) -> None:
+        """rq unsubscribes, then stops the channel's reader thread and waits for it without
+        end. When that thread reads the unsubscribe's reply before the stop, it goes back
+        to a 60-s read, and a worker told to stop (SIGTERM) stayed up to a minute (seen
+        once in CI, where an orchestrator's 10 s grace ends in SIGKILL). Here the thread is
+        told to stop first, so the reply is what ends its read, and it is waited for 2 s
+        at most (it is a daemon: it cannot hold the process)."""
+        thread = self.pubsub_thread
+        if thread is None:
+            return
+        thread.stop(timeout=0)
+        self.pubsub.unsubscribe()
+        thread.join(timeout=2)
+        self.pubsub.close()
+
+
 def run_worker(settings: Settings, burst: bool = False) -> int:
     """SimpleWorker runs jobs in this process, so the wiring is built once, not per fork.
 
@@ -33,7 +52,7 @@ def run_worker(settings: Settings, burst: bool = False) -> int:
         # rq forks its scheduler next: a database connection open now would live on in
         # that child, and with it the lease of a send, after this worker is killed.
         worker_system().store.engine.dispose()
-        worker = SimpleWorker([QUEUE], connection=redis)
+        worker = YhteysWorker([QUEUE], connection=redis)
         try:
             worker.work(burst=burst, with_scheduler=True)
         except RedisConnectionError as exc:

@@ -147,3 +147,28 @@ async def test_a_reply_whose_worker_was_killed_mid_send_leaves_once(
     copies = [m for m in relay.messages if "Soitan huomenna" in m.get_body().get_content()]
     assert len(copies) == 1 and copies[0]["Message-ID"]  # one mail, as the relay sees it
     assert "0 stored mails and 1 unsent replies" in shape.log("worker-2")
+
+
+def test_a_worker_told_to_stop_does_not_wait_on_its_command_channel(service: Service):
+    """rq waited for its command channel's reader without end, so a reader still in a read
+    (its 60-s wait, or a reply that comes late) held a SIGTERMed worker up to a minute:
+    seen once in CI, where the compose test gives a worker 15 s. Here Redis holds every
+    reply for 4 s; the worker's stop goes on after 2 s (rq's own took the 4 s)."""
+    import time
+
+    import redis
+
+    from config.worker import YhteysWorker
+
+    url = service.env["YHTEYS_REDIS_URL"]
+    client = redis.Redis.from_url(url, socket_timeout=15)  # the test's, not the worker's
+    worker = YhteysWorker(["yhteys-stop-test"], connection=redis.Redis.from_url(url))
+    worker.subscribe()
+    try:
+        client.execute_command("CLIENT", "PAUSE", "4000", "ALL")
+        started = time.monotonic()
+        worker.unsubscribe()
+        assert time.monotonic() - started < 3
+    finally:
+        client.ping()  # answered once the pause is over: the next test finds Redis as it was
+        client.close()
