@@ -14,7 +14,7 @@ from config.jobs import QUEUE, worker_system
 from config.settings import Settings
 from config.system import System
 from inbox.outbound import unsent_replies
-from inbox.raw import waiting_raw
+from inbox.raw import process_job_id, waiting_raw
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def requeue_stored_mail(system: System, stored_before: datetime | None = None,
     """Stored mail that nobody is routing right now (its row is not held by a routing
     transaction) goes to the queue again, unless its job is waiting (or, trusted, said to
     be running). A job run twice is harmless: the second finds the mail routed."""
-    return sum(system.jobs.ensure("email.process", raw_id, job_id=f"email-process-{raw_id}",
+    return sum(system.jobs.ensure("email.process", raw_id, job_id=process_job_id([raw_id]),
                                   trust_running=trust_running)
                for raw_id in system.store.run(waiting_raw, stored_before))
 

@@ -40,14 +40,14 @@ def resident_by_identifiers(
     return None
 
 
-def postal_areas(session: Session, codes: Iterable[str]) -> dict[str, tuple[str, str, str]]:
-    """postal code -> (area code, area name, district) for the codes we know."""
-    rows = session.execute(
-        select(AreaPostalCode.postal_code, Area.code, Area.name, AreaPostalCode.district)
-        .join(Area, Area.code == AreaPostalCode.area_code)
-        .where(AreaPostalCode.postal_code.in_(list(codes)))
-    )
-    return {pc: (code, name, district) for pc, code, name, district in rows}
+def postal_areas(session: Session, codes: Iterable[str] | None = None
+                 ) -> dict[str, tuple[str, str, str]]:
+    """postal code -> (area code, area name, district) for the codes we know (None: all)."""
+    query = (select(AreaPostalCode.postal_code, Area.code, Area.name, AreaPostalCode.district)
+             .join(Area, Area.code == AreaPostalCode.area_code))
+    if codes is not None:
+        query = query.where(AreaPostalCode.postal_code.in_(list(codes)))
+    return {pc: (code, name, district) for pc, code, name, district in session.execute(query)}
 
 
 def partner_by_domain(session: Session, domain: str) -> Partner | None:

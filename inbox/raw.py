@@ -22,6 +22,14 @@ from inbox.store import emit, sealer_of
 RAW_TABLE = cast(Table, RawInbound.__table__)
 
 
+def process_job_id(raw_ids: list[int]) -> str:
+    """The routing job of these stored mails: one mail's is `email-process-<id>` (what the
+    sweeps look for), a batch's is named by its first mail and how many follow."""
+    first = raw_ids[0]
+    return f"email-process-{first}" if len(raw_ids) == 1 \
+        else f"email-process-{first}-and-{len(raw_ids) - 1}"
+
+
 def store_raw(
     session: Session, channel: str, key: str, envelope: dict[str, Any], data: bytes
 ) -> tuple[int, bool]:
@@ -61,10 +69,9 @@ def store_raws(session: Session, channel: str,
 
 @dataclass(frozen=True)
 class RawCopy:
-    """A stored input with its bytes opened, for the job that parses it."""
+    """A stored input waiting to be routed, its bytes opened, for the job that parses it."""
 
     id: int
-    state: str
     idempotency_key: str
     envelope: dict[str, Any]
     received_at: datetime
@@ -80,7 +87,7 @@ def load_raws(session: Session, raw_ids: Iterable[int]) -> list[RawCopy]:
                RAW_TABLE.c.received_at, RAW_TABLE.c.data)
         .where(RAW_TABLE.c.id.in_(set(raw_ids)), RAW_TABLE.c.state == "stored")
         .order_by(RAW_TABLE.c.id))
-    return [RawCopy(raw_id, "stored", key, dict(envelope or {}), received_at,
+    return [RawCopy(raw_id, key, dict(envelope or {}), received_at,
                     sealer.open(data, RAW))
             for raw_id, key, envelope, received_at, data in rows]
 

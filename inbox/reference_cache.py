@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inbox.lookups import partner_by_domain
-from inbox.models import Area, AreaPostalCode, Partner
+from inbox.lookups import partner_by_domain, postal_areas
+from inbox.models import Partner
 
 FRESH_S = 60.0
 
@@ -66,9 +66,7 @@ class ReferenceCache:
 
 
 def _read(session: Session, now: float) -> _Snapshot:
-    postal = {pc: (code, name, district) for pc, code, name, district in session.execute(
-        select(AreaPostalCode.postal_code, Area.code, Area.name, AreaPostalCode.district)
-        .join(Area, Area.code == AreaPostalCode.area_code))}
+    postal = postal_areas(session)
     domains = frozenset(str(d).lower() for listed in session.scalars(select(Partner.domains))
                         for d in listed or [])
     return _Snapshot(now, postal, domains)

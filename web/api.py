@@ -15,7 +15,7 @@ from inbox.contacts import close, take
 from inbox.errors import bad_request, json_object, whole_id
 from inbox.outbound import Outbound
 from inbox.ports import JobQueue
-from inbox.raw import retry_raw, unparsed
+from inbox.raw import process_job_id, retry_raw, unparsed
 from inbox.search import ContactQuery, find_contacts, folder_counts
 from inbox.staff import set_availability
 from inbox.store import Store
@@ -187,5 +187,5 @@ class ContactsApi:
         who = require_staff(request)
         raw_id = await self.store.call(retry_raw, who, path_id(request))
         if self.jobs is not None:
-            self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+            self.jobs.enqueue("email.process", raw_id, job_id=process_job_id([raw_id]))
         return web.json_response({"id": raw_id, "state": "stored"}, status=202)

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from channels.email.listener import idempotency_key
 from inbox.imap_state import advance, mailbox_key, resume
 from inbox.ports import JobQueue
-from inbox.raw import store_raw
+from inbox.raw import process_job_id, store_raw
 from inbox.store import Store
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ class ImapPoller:
                 stored.append(uid)
                 if created:
                     new += 1
-                    self.jobs.enqueue("email.process", raw_id, job_id=f"email-process-{raw_id}")
+                    self.jobs.enqueue("email.process", raw_id, job_id=process_job_id([raw_id]))
             if stored:
                 client.add_flags(stored, [SEEN], silent=True)
         self.rounds += 1

@@ -12,20 +12,12 @@ from typing import Any
 
 from inbox.group_commit import MAX_BATCH, GroupCommit
 from inbox.ports import JobQueue
-from inbox.raw import store_raws
+from inbox.raw import process_job_id, store_raws
 from inbox.store import Store
 
 log = logging.getLogger(__name__)
 Mail = tuple[str, dict[str, Any], bytes]  # idempotency key, envelope, the raw bytes
 REQUEUE_AFTER_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # then every 30 s, while the queue is away
-
-
-def process_job_id(raw_ids: list[int]) -> str:
-    """One mail's routing job is `email-process-<id>` (the sweeps look for it by that
-    name); a batch's is named by its first mail and how many follow."""
-    first = raw_ids[0]
-    return f"email-process-{first}" if len(raw_ids) == 1 \
-        else f"email-process-{first}-and-{len(raw_ids) - 1}"
 
 
 class MailIntake(GroupCommit[Mail, tuple[int, bool]]):
